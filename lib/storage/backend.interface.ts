@@ -1,0 +1,44 @@
+/**
+ * The shared key-value store with TTL behind throttling, caching and sessions.
+ * TTLs are in milliseconds; `undefined` or `null` means no expiry.
+ */
+export interface Backend {
+  /** Stores a JSON-compatible value or bytes under `key`, replacing any previous value and TTL. */
+  set<V>(key: string, value: V, ttlMs?: number | null): Promise<void>;
+  /** Reads a copy of the value, or `undefined` when the key is missing or expired. */
+  get<V = unknown>(key: string): Promise<V | undefined>;
+  /** Removes `key`; resolves `true` when something was removed. */
+  delete(key: string): Promise<boolean>;
+  /** Whether `key` holds a live value. */
+  exists(key: string): Promise<boolean>;
+  /**
+   * Atomically adds 1; a missing key becomes 1 and takes `ttlMs`, an existing counter keeps its
+   * remaining TTL (a fixed window).
+   */
+  increment(key: string, ttlMs?: number | null): Promise<number>;
+  /** Like {@link Backend.increment} with any integer `delta`. */
+  incrementBy(key: string, delta: number, ttlMs?: number | null): Promise<number>;
+  /** Remaining lifetime in ms; `null` for a key without expiry; `undefined` when missing. */
+  ttl(key: string): Promise<number | null | undefined>;
+  /** Stores `value` only when `key` is absent (SET NX); resolves `true` when it was stored. */
+  setIfAbsent<V>(key: string, value: V, ttlMs?: number | null): Promise<boolean>;
+  /** Reads several keys at once; missing ones come back `undefined`, in order. */
+  getMany<V = unknown>(keys: readonly string[]): Promise<(V | undefined)[]>;
+  /** Stores several entries, each with its own optional TTL. */
+  setMany<V = unknown>(
+    entries: readonly { key: string; value: V; ttlMs?: number | null }[],
+  ): Promise<void>;
+  /** Removes several keys; resolves how many were removed. */
+  deleteMany(keys: readonly string[]): Promise<number>;
+  /**
+   * Returns the stored value, or runs `factory` once per key (concurrent callers share the run)
+   * and stores its result with `ttlMs`.
+   */
+  getOrSet<V>(key: string, factory: () => V | Promise<V>, ttlMs?: number | null): Promise<V>;
+  /** A view of the same store whose keys all live under `prefix`; its `clear()` removes only them. */
+  namespace(prefix: string): Backend;
+  /** Removes every key of this backend (or namespace), and nothing else. */
+  clear(): Promise<void>;
+  /** Releases what the backend opened; a client passed in by the caller is left open. */
+  close(): Promise<void>;
+}

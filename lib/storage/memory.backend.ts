@@ -1,0 +1,265 @@
+import { BackendValueError } from '../errors/backend-value.error.js';
+import type { Backend } from './backend.interface.js';
+import { BaseBackend } from './base.backend.js';
+import { assertDelta, assertKey, assertTtl } from './storage.validation.js';
+import { assertJsonValue, copyBytes, isBytes } from './value.codec.js';
+
+/** Options of {@link MemoryBackend}. */
+export interface MemoryBackendOptions {
+  /** Most entries kept; past it the least recently used are evicted. @default 100000 */
+  maxEntries?: number;
+  /** How often the background sweep drops expired entries, in ms. @default 5000 */
+  sweepIntervalMs?: number;
+}
+
+/** An object value, kept as its JSON text so every read returns a fresh copy. */
+class JsonText {
+  constructor(readonly text: string) {}
+}
+
+interface Entry {
+  value: unknown;
+  /** Expiry as epoch ms, or 0 for none. */
+  expiresAt: number;
+}
+
+const SWEEP_BATCH = 20_000;
+const UNDEFINED = Promise.resolve(undefined);
+const TRUE = Promise.resolve(true);
+const FALSE = Promise.resolve(false);
+const DONE = Promise.resolve();
+
+/** @internal The map and sweep timer shared by a memory backend and its namespaces. */
+export class MemoryStore {
+  readonly map = new Map<string, Entry>();
+  private cursor: MapIterator<[string, Entry]> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly maxEntries: number,
+    sweepIntervalMs: number,
+  ) {
+    this.timer = setInterval(() => this.sweep(), sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Drops up to one batch of expired entries, resuming where the previous sweep stopped. */
+  sweep(): void {
+    const now = Date.now();
+    this.cursor ??= this.map.entries();
+    for (let i = 0; i < SWEEP_BATCH; i++) {
+      const next = this.cursor.next();
+      if (next.done) {
+        this.cursor = undefined;
+        return;
+      }
+      const [key, entry] = next.value;
+      if (entry.expiresAt !== 0 && entry.expiresAt <= now) this.map.delete(key);
+    }
+  }
+
+  /** Inserts or replaces `key` as the most recently used entry, evicting the oldest past the bound. */
+  put(key: string, entry: Entry): void {
+    const map = this.map;
+    map.delete(key);
+    map.set(key, entry);
+    if (map.size > this.maxEntries) map.delete(map.keys().next().value as string);
+  }
+
+  /** The live entry for `key`, marked most recently used; expired entries are dropped. */
+  live(key: string): Entry | undefined {
+    const map = this.map;
+    const entry = map.get(key);
+    if (entry === undefined) return undefined;
+    map.delete(key);
+    if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) return undefined;
+    map.set(key, entry);
+    return entry;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function toStored(value: unknown): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) assertJsonValue(value);
+      return value === 0 ? 0 : value; // -0 is stored as 0, as JSON does
+  }
+  if (value === null) return null;
+  if (isBytes(value)) return copyBytes(value);
+  assertJsonValue(value);
+  return new JsonText(JSON.stringify(value));
+}
+
+function fromStored(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof JsonText) return JSON.parse(value.text);
+  return Buffer.from(value as Buffer);
+}
+
+function expiry(ttlMs: number | null | undefined): number {
+  return ttlMs == null ? 0 : Date.now() + ttlMs;
+}
+
+/**
+ * The embedded default backend: an in-process LRU map with TTL, lazy expiry and one `unref()`ed
+ * sweep timer. Objects and bytes are copied in and out; primitives are kept as they are.
+ */
+export class MemoryBackend extends BaseBackend {
+  readonly #store: MemoryStore;
+  readonly #prefix: string;
+  readonly #owner: boolean;
+
+  /** Creates a backend with its own store; the second argument is internal (namespace views). */
+  constructor(options: MemoryBackendOptions = {}, view?: { store: MemoryStore; prefix: string }) {
+    super();
+    if (view) {
+      this.#store = view.store;
+      this.#prefix = view.prefix;
+      this.#owner = false;
+      return;
+    }
+    const maxEntries = options.maxEntries ?? 100_000;
+    const sweep = options.sweepIntervalMs ?? 5_000;
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+      throw new RangeError('MemoryBackend maxEntries must be a positive integer');
+    }
+    if (!Number.isSafeInteger(sweep) || sweep < 1) {
+      throw new RangeError('MemoryBackend sweepIntervalMs must be a positive integer');
+    }
+    this.#store = new MemoryStore(maxEntries, sweep);
+    this.#prefix = '';
+    this.#owner = true;
+  }
+
+  /** Number of entries in the whole store, expired ones not yet swept included. */
+  get size(): number {
+    return this.#store.map.size;
+  }
+
+  set<V>(key: string, value: V, ttlMs?: number | null): Promise<void> {
+    try {
+      assertKey(key);
+      assertTtl(ttlMs);
+      this.#store.put(this.#prefix + key, { value: toStored(value), expiresAt: expiry(ttlMs) });
+      return DONE;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  get<V = unknown>(key: string): Promise<V | undefined> {
+    try {
+      assertKey(key);
+      const entry = this.#store.live(this.#prefix + key);
+      if (entry === undefined) return UNDEFINED;
+      return Promise.resolve(fromStored(entry.value) as V);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  delete(key: string): Promise<boolean> {
+    try {
+      assertKey(key);
+      const k = this.#prefix + key;
+      const entry = this.#store.map.get(k);
+      if (entry === undefined) return FALSE;
+      this.#store.map.delete(k);
+      return entry.expiresAt !== 0 && entry.expiresAt <= Date.now() ? FALSE : TRUE;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  exists(key: string): Promise<boolean> {
+    try {
+      assertKey(key);
+      return this.#store.live(this.#prefix + key) === undefined ? FALSE : TRUE;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  override increment(key: string, ttlMs?: number | null): Promise<number> {
+    return this.incrementBy(key, 1, ttlMs);
+  }
+
+  incrementBy(key: string, delta: number, ttlMs?: number | null): Promise<number> {
+    try {
+      assertKey(key);
+      assertDelta(delta);
+      assertTtl(ttlMs);
+      const k = this.#prefix + key;
+      const entry = this.#store.live(k);
+      if (entry === undefined) {
+        this.#store.put(k, { value: delta, expiresAt: expiry(ttlMs) });
+        return Promise.resolve(delta);
+      }
+      const current = entry.value;
+      if (typeof current !== 'number' || !Number.isSafeInteger(current)) {
+        throw new BackendValueError(`Cannot increment "${key}": the stored value is not an integer`);
+      }
+      const next = current + delta;
+      if (!Number.isSafeInteger(next)) {
+        throw new BackendValueError(`Cannot increment "${key}": the result would overflow`);
+      }
+      entry.value = next;
+      return Promise.resolve(next);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  ttl(key: string): Promise<number | null | undefined> {
+    try {
+      assertKey(key);
+      const entry = this.#store.live(this.#prefix + key);
+      if (entry === undefined) return UNDEFINED;
+      return Promise.resolve(entry.expiresAt === 0 ? null : Math.max(1, entry.expiresAt - Date.now()));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  setIfAbsent<V>(key: string, value: V, ttlMs?: number | null): Promise<boolean> {
+    try {
+      assertKey(key);
+      assertTtl(ttlMs);
+      const k = this.#prefix + key;
+      if (this.#store.live(k) !== undefined) return FALSE;
+      this.#store.put(k, { value: toStored(value), expiresAt: expiry(ttlMs) });
+      return TRUE;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  namespace(prefix: string): Backend {
+    assertKey(prefix);
+    return new MemoryBackend({}, { store: this.#store, prefix: this.#prefix + prefix });
+  }
+
+  clear(): Promise<void> {
+    const map = this.#store.map;
+    if (this.#prefix === '') {
+      map.clear();
+    } else {
+      for (const key of map.keys()) if (key.startsWith(this.#prefix)) map.delete(key);
+    }
+    return DONE;
+  }
+
+  close(): Promise<void> {
+    if (this.#owner) this.#store.stop();
+    return DONE;
+  }
+
+}

@@ -1,0 +1,375 @@
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { BackendUnavailableError } from '../../errors/backend-unavailable.error.js';
+import { BackendValidationError } from '../../errors/backend-validation.error.js';
+import { loadPackage } from '../../utils/load-package.util.js';
+import type { Backend } from '../backend.interface.js';
+import { BaseBackend } from '../base.backend.js';
+import { assertDelta, assertKey, assertTtl } from '../storage.validation.js';
+import { decodeValue, encodeValue } from '../value.codec.js';
+import { toBackendError } from './redis.errors.js';
+import { INCREMENT_COMMAND, INCREMENT_SCRIPT } from './redis.scripts.js';
+import type { RedisBackendOptions, RedisClient, RedisTarget } from './redis.types.js';
+
+type IoRedisModule = typeof import('ioredis');
+type IncrementClient = RedisClient & {
+  [INCREMENT_COMMAND](key: string, delta: number, ttlMs: number): Promise<number>;
+};
+
+const SCAN_COUNT = 1000;
+
+/** State shared by a backend and its namespaces: the client, its readiness and who owns it. */
+interface Connection {
+  client: IncrementClient;
+  owned: boolean;
+  secrets: string[];
+  commandTimeoutMs: number;
+  maxPending: number;
+  pending: number;
+  ready?: Promise<void>;
+  closed: boolean;
+}
+
+function isClient(target: RedisTarget): target is RedisClient {
+  return typeof (target as { sendCommand?: unknown }).sendCommand === 'function';
+}
+
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+function positiveInt(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v <= 0) {
+    throw new BackendValidationError(`${name} must be a positive whole number of milliseconds`);
+  }
+  return v;
+}
+
+function secretsOf(target: RedisTarget): string[] {
+  const found: string[] = [];
+  if (typeof target === 'string') {
+    try {
+      const url = new URL(target);
+      if (url.password) found.push(url.password, decodeURIComponent(url.password));
+    } catch {
+      /* an unparsable URL is rejected by ioredis itself */
+    }
+  } else if (!isClient(target)) {
+    const opts = ('cluster' in target ? target.options?.redisOptions : target) as
+      | { password?: string }
+      | undefined;
+    if (opts?.password) found.push(opts.password);
+  }
+  return found;
+}
+
+/**
+ * The storage backend on Redis through ioredis: standalone, TLS (`rediss://`) or Cluster.
+ * Every call is one round trip, keys carry `keyPrefix`, and no call outlives `commandTimeoutMs`.
+ */
+export class RedisBackend extends BaseBackend {
+  readonly #conn: Connection;
+  readonly #prefix: string;
+  readonly #view: boolean;
+
+  /** Wraps an existing ioredis client; `close()` leaves it open. */
+  constructor(client: RedisClient, options: RedisBackendOptions = {}, internal?: { conn: Connection }) {
+    super();
+    const prefix = options.keyPrefix ?? 'nb:';
+    if (typeof prefix !== 'string') throw new BackendValidationError('keyPrefix must be a string');
+    this.#prefix = prefix;
+    this.#view = internal !== undefined;
+    if (internal) {
+      this.#conn = internal.conn;
+      return;
+    }
+    const conn: Connection = {
+      client: client as IncrementClient,
+      owned: false,
+      secrets: [],
+      commandTimeoutMs: positiveInt(options.commandTimeoutMs, 1000, 'commandTimeoutMs'),
+      maxPending: options.maxPendingWhileDisconnected ?? 10_000,
+      pending: 0,
+      closed: false,
+    };
+    if (typeof conn.client[INCREMENT_COMMAND] !== 'function') {
+      client.defineCommand(INCREMENT_COMMAND, { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
+    }
+    this.#conn = conn;
+  }
+
+  /**
+   * Creates the client for `target` and starts connecting without waiting: calls made while it
+   * connects wait for it, up to `commandTimeoutMs`.
+   */
+  static create(target: RedisTarget, options: RedisBackendOptions = {}): RedisBackend {
+    if (isClient(target)) return new RedisBackend(target, options);
+    const timeout = positiveInt(options.commandTimeoutMs, 1000, 'commandTimeoutMs');
+    const ioredis = loadPackage<IoRedisModule>('ioredis', 'RedisBackend');
+    const defaults: RedisOptions = {
+      lazyConnect: true,
+      commandTimeout: timeout,
+      connectTimeout: Math.max(timeout, 1000),
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      enableAutoPipelining: true,
+      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    };
+    let client: RedisClient;
+    if (typeof target === 'string') {
+      client = new ioredis.Redis(target, defaults);
+    } else if ('cluster' in target && Array.isArray(target.cluster)) {
+      const { cluster, options: clusterOptions = {} } = target;
+      const { redisOptions, ...rest } = clusterOptions as ClusterOptions;
+      const nodeDefaults = { ...defaults } as Record<string, unknown>;
+      delete nodeDefaults.lazyConnect;
+      delete nodeDefaults.retryStrategy;
+      delete nodeDefaults.enableAutoPipelining;
+      client = new ioredis.Cluster(cluster, {
+        lazyConnect: true,
+        enableAutoPipelining: true,
+        clusterRetryStrategy: (times: number) => Math.min(100 * times, 2000),
+        ...rest,
+        redisOptions: { ...nodeDefaults, ...redisOptions },
+      });
+    } else {
+      client = new ioredis.Redis({ ...defaults, ...(target as RedisOptions), lazyConnect: true });
+    }
+    // Connection errors surface through calls; without a listener ioredis would print each one.
+    client.on('error', () => undefined);
+    const backend = new RedisBackend(client, { ...options, commandTimeoutMs: timeout });
+    backend.#conn.owned = true;
+    backend.#conn.secrets = secretsOf(target);
+    client.connect().catch(() => undefined);
+    return backend;
+  }
+
+  /** Creates the client for `target` and waits for its first connection (`connectTimeoutMs`). */
+  static async connect(target: RedisTarget, options: RedisBackendOptions = {}): Promise<RedisBackend> {
+    const backend = RedisBackend.create(target, options);
+    const wait = positiveInt(options.connectTimeoutMs, 5000, 'connectTimeoutMs');
+    try {
+      await backend.#whenReady(wait);
+    } catch (err) {
+      await backend.close();
+      throw err;
+    }
+    return backend;
+  }
+
+  /** The underlying ioredis client (shared with namespaces). */
+  get client(): RedisClient {
+    return this.#conn.client;
+  }
+
+  /** The prefix this backend prepends to every key. */
+  get keyPrefix(): string {
+    return this.#prefix;
+  }
+
+  async set<V>(key: string, value: V, ttlMs?: number | null): Promise<void> {
+    assertKey(key);
+    assertTtl(ttlMs);
+    const raw = encodeValue(value);
+    const client = await this.#ready();
+    try {
+      if (ttlMs == null) await client.set(this.#prefix + key, raw);
+      else await client.set(this.#prefix + key, raw, 'PX', ttlMs);
+    } catch (err) {
+      throw toBackendError(err, 'set', this.#conn.secrets);
+    }
+  }
+
+  async get<V = unknown>(key: string): Promise<V | undefined> {
+    assertKey(key);
+    const client = await this.#ready();
+    let raw: string | null;
+    try {
+      raw = await client.get(this.#prefix + key);
+    } catch (err) {
+      throw toBackendError(err, 'get', this.#conn.secrets);
+    }
+    return raw === null ? undefined : decodeValue<V>(raw);
+  }
+
+  async delete(key: string): Promise<boolean> {
+    assertKey(key);
+    const client = await this.#ready();
+    try {
+      return (await client.del(this.#prefix + key)) > 0;
+    } catch (err) {
+      throw toBackendError(err, 'delete', this.#conn.secrets);
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    assertKey(key);
+    const client = await this.#ready();
+    try {
+      return (await client.exists(this.#prefix + key)) > 0;
+    } catch (err) {
+      throw toBackendError(err, 'exists', this.#conn.secrets);
+    }
+  }
+
+  override increment(key: string, ttlMs?: number | null): Promise<number> {
+    return this.incrementBy(key, 1, ttlMs);
+  }
+
+  async incrementBy(key: string, delta: number, ttlMs?: number | null): Promise<number> {
+    assertKey(key);
+    assertDelta(delta);
+    assertTtl(ttlMs);
+    const client = await this.#ready();
+    try {
+      return await client[INCREMENT_COMMAND](this.#prefix + key, delta, ttlMs ?? 0);
+    } catch (err) {
+      throw toBackendError(err, `increment "${key}"`, this.#conn.secrets);
+    }
+  }
+
+  async ttl(key: string): Promise<number | null | undefined> {
+    assertKey(key);
+    const client = await this.#ready();
+    let ms: number;
+    try {
+      ms = await client.pttl(this.#prefix + key);
+    } catch (err) {
+      throw toBackendError(err, 'ttl', this.#conn.secrets);
+    }
+    if (ms === -2) return undefined;
+    return ms === -1 ? null : Math.max(1, ms);
+  }
+
+  async setIfAbsent<V>(key: string, value: V, ttlMs?: number | null): Promise<boolean> {
+    assertKey(key);
+    assertTtl(ttlMs);
+    const raw = encodeValue(value);
+    const client = await this.#ready();
+    try {
+      const res =
+        ttlMs == null
+          ? await client.set(this.#prefix + key, raw, 'NX')
+          : await client.set(this.#prefix + key, raw, 'PX', ttlMs, 'NX');
+      return res === 'OK';
+    } catch (err) {
+      throw toBackendError(err, 'setIfAbsent', this.#conn.secrets);
+    }
+  }
+
+  override async getMany<V = unknown>(keys: readonly string[]): Promise<(V | undefined)[]> {
+    if (keys.length === 0) return [];
+    keys.forEach(assertKey);
+    const client = await this.#ready();
+    if (this.#isCluster) return super.getMany<V>(keys);
+    let raws: (string | null)[];
+    try {
+      raws = await (client as Redis).mget(keys.map((k) => this.#prefix + k));
+    } catch (err) {
+      throw toBackendError(err, 'getMany', this.#conn.secrets);
+    }
+    return raws.map((raw) => (raw === null ? undefined : decodeValue<V>(raw)));
+  }
+
+  namespace(prefix: string): Backend {
+    assertKey(prefix);
+    return new RedisBackend(this.#conn.client, { keyPrefix: this.#prefix + prefix }, { conn: this.#conn });
+  }
+
+  /** Removes this backend's keys with SCAN MATCH + UNLINK on every master; other keys survive. */
+  async clear(): Promise<void> {
+    const client = await this.#ready();
+    const pattern = globEscape(this.#prefix) + '*';
+    const cluster = this.#isCluster;
+    const nodes: Redis[] = cluster ? (client as Cluster).nodes('master') : [client as Redis];
+    try {
+      await Promise.all(
+        nodes.map(async (node) => {
+          let cursor = '0';
+          do {
+            const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+            cursor = next;
+            if (keys.length === 0) continue;
+            if (!cluster) {
+              await node.unlink(...keys);
+            } else {
+              const batch = node.pipeline();
+              for (const k of keys) batch.unlink(k);
+              await batch.exec();
+            }
+          } while (cursor !== '0');
+        }),
+      );
+    } catch (err) {
+      throw toBackendError(err, 'clear', this.#conn.secrets);
+    }
+  }
+
+  /** Closes the client when this backend created it; a client passed in stays open. */
+  async close(): Promise<void> {
+    const conn = this.#conn;
+    if (!conn.owned || conn.closed || this.#view) return;
+    conn.closed = true;
+    try {
+      if (conn.client.status === 'ready') await conn.client.quit();
+      else conn.client.disconnect();
+    } catch {
+      conn.client.disconnect();
+    }
+  }
+
+  /** Shows no connection details: the client's options may hold a password. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `RedisBackend { keyPrefix: ${JSON.stringify(this.#prefix)}, mode: ${this.#isCluster ? 'cluster' : 'standalone'}, status: ${this.#conn.client.status} }`;
+  }
+
+  /** Same redacted description for `JSON.stringify`. */
+  toJSON(): Record<string, string> {
+    return { keyPrefix: this.#prefix, mode: this.#isCluster ? 'cluster' : 'standalone' };
+  }
+
+  get #isCluster(): boolean {
+    return (this.#conn.client as { isCluster?: boolean }).isCluster === true;
+  }
+
+  /** The client once usable: at once when connected, else after waiting up to the command timeout. */
+  #ready(): IncrementClient | Promise<IncrementClient> {
+    const conn = this.#conn;
+    if (conn.client.status === 'ready' && !conn.closed) return conn.client;
+    return this.#whenReady(conn.commandTimeoutMs).then(() => conn.client);
+  }
+
+  #whenReady(timeoutMs: number): Promise<void> {
+    const conn = this.#conn;
+    const client = conn.client;
+    if (conn.closed || client.status === 'end') {
+      return Promise.reject(new BackendUnavailableError('Redis backend is closed'));
+    }
+    if (client.status === 'ready') return Promise.resolve();
+    if (conn.pending >= conn.maxPending) {
+      return Promise.reject(
+        new BackendUnavailableError(`Redis is not connected (${client.status}) and ${conn.pending} calls already wait`),
+      );
+    }
+    conn.ready ??= new Promise<void>((resolve) => {
+      client.once('ready', () => {
+        conn.ready = undefined;
+        resolve();
+      });
+    });
+    conn.pending++;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        conn.pending--;
+        reject(
+          new BackendUnavailableError(`Redis is not connected (${client.status}); gave up after ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+      conn.ready!.then(() => {
+        clearTimeout(timer);
+        conn.pending--;
+        resolve();
+      });
+    });
+  }
+}

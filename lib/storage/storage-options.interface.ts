@@ -1,0 +1,28 @@
+import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
+import type { Backend } from './backend.interface.js';
+import type { RedisBackendOptions, RedisClient } from './redis/redis.types.js';
+
+/** The embedded in-process store (the default). */
+export interface MemoryStorageOptions {
+  type: 'memory';
+  /** Most entries kept before least-recently-used eviction. @default 100000 */
+  maxEntries?: number;
+  /** Interval of the background expiry sweep, in ms. @default 5000 */
+  sweepIntervalMs?: number;
+}
+
+/** Redis through ioredis: give one of `url`, `cluster`, `options` or `client`. */
+export interface RedisStorageOptions extends RedisBackendOptions {
+  type: 'redis';
+  /** `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. */
+  url?: string;
+  /** Seed nodes of a Redis Cluster. */
+  cluster?: ClusterNode[];
+  /** ioredis options (or Cluster options when `cluster` is set). */
+  options?: RedisOptions | ClusterOptions;
+  /** An existing ioredis client; the module never closes it. */
+  client?: RedisClient;
+}
+
+/** How the module gets its storage: a memory or Redis description, or any {@link Backend} object. */
+export type StorageOptions = MemoryStorageOptions | RedisStorageOptions | Backend;

@@ -1,0 +1,32 @@
+import { BackendValidationError } from '../errors/backend-validation.error.js';
+
+/** Longest accepted key, in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 1024;
+
+/** Refuses a key that is not a non-empty string of at most {@link MAX_KEY_BYTES} bytes. */
+export function assertKey(key: string): void {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new BackendValidationError('Storage key must be a non-empty string');
+  }
+  // A UTF-16 unit takes at most 3 UTF-8 bytes: short keys skip the byte count.
+  if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key) > MAX_KEY_BYTES) {
+    throw new BackendValidationError(`Storage key is longer than ${MAX_KEY_BYTES} bytes`);
+  }
+}
+
+/** Refuses a TTL that is not `undefined`, `null` or a positive safe integer of milliseconds. */
+export function assertTtl(ttlMs: number | null | undefined): void {
+  if (ttlMs == null) return;
+  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
+    throw new BackendValidationError(
+      `TTL must be a positive whole number of milliseconds, or null for no expiry (got ${String(ttlMs)})`,
+    );
+  }
+}
+
+/** Refuses an increment delta that is not a safe integer. */
+export function assertDelta(delta: number): void {
+  if (!Number.isSafeInteger(delta)) {
+    throw new BackendValidationError(`Increment delta must be a safe integer (got ${String(delta)})`);
+  }
+}

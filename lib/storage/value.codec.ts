@@ -1,0 +1,94 @@
+import { BackendSerializationError } from '../errors/backend-serialization.error.js';
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (typeof value === 'bigint') return 'a BigInt';
+  if (typeof value === 'number') return String(value);
+  const ctor = (value as object).constructor?.name;
+  return ctor ? `an instance of ${ctor}` : 'an exotic object';
+}
+
+function refuse(value: unknown, path: string): never {
+  throw new BackendSerializationError(
+    `Cannot store ${describe(value)} at ${path}: values must be JSON-compatible (string, finite number, boolean, null, array, plain object) or bytes`,
+  );
+}
+
+/**
+ * Checks that `value` is JSON data that round-trips exactly (no functions, symbols, `undefined`,
+ * BigInt, non-finite numbers, class instances or cycles).
+ */
+export function assertJsonValue(value: unknown, path = 'value', ancestors: object[] = []): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) refuse(value, path);
+      return;
+    case 'object': {
+      if (value === null) return;
+      if (ancestors.includes(value)) {
+        throw new BackendSerializationError(`Cannot store a circular structure (at ${path})`);
+      }
+      ancestors.push(value);
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) assertJsonValue(value[i], `${path}[${i}]`, ancestors);
+      } else {
+        const proto = Object.getPrototypeOf(value);
+        if (proto !== Object.prototype && proto !== null) refuse(value, path);
+        for (const k of Object.keys(value)) {
+          assertJsonValue((value as Record<string, unknown>)[k], `${path}.${k}`, ancestors);
+        }
+      }
+      ancestors.pop();
+      return;
+    }
+    default:
+      refuse(value, path);
+  }
+}
+
+/** Whether the value is bytes (Buffer or any Uint8Array), stored and returned as a Buffer. */
+export function isBytes(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array;
+}
+
+/** Copies bytes into a fresh Buffer that shares no memory with the input. */
+export function copyBytes(value: Uint8Array): Buffer {
+  return Buffer.from(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+}
+
+/** Marks a serialized string as bytes: JSON text never starts with NUL. */
+const BYTES_MARK = '\u0000';
+
+/** Serializes a storable value to the string kept in Redis (JSON, or NUL + base64 for bytes). */
+export function encodeValue(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) refuse(value, 'value');
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+  }
+  if (value === null) return 'null';
+  if (isBytes(value)) return BYTES_MARK + Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  assertJsonValue(value);
+  return JSON.stringify(value);
+}
+
+/** Reverses {@link encodeValue}; a string that is neither is reported as a serialization error. */
+export function decodeValue<V>(raw: string): V {
+  if (raw.charCodeAt(0) === 0) return Buffer.from(raw.slice(1), 'base64') as V;
+  try {
+    return JSON.parse(raw) as V;
+  } catch (err) {
+    throw new BackendSerializationError('Stored value is not valid JSON (written by something else?)', {
+      cause: err,
+    });
+  }
+}
