@@ -315,7 +315,7 @@ export function describeBackendConformance(name: string, factory: () => Promise<
 
     describe('batch operations', () => {
       it('setMany, getMany and deleteMany', async () => {
-        await b.setMany([
+        await b.setMany<unknown>([
           { key: 'm1', value: 1 },
           { key: 'm2', value: { two: 2 }, ttlMs: 5000 },
           { key: 'm3', value: 'three' },
