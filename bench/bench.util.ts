@@ -1,0 +1,98 @@
+/** One timed run: how many operations were done in how many milliseconds. */
+export interface Sample {
+  ops: number;
+  ms: number;
+}
+
+/** The rounds of one side of a comparison. */
+export interface Measurement {
+  label: string;
+  /** Throughput of each round (unit of the comparison). */
+  rounds: number[];
+  median: number;
+}
+
+/** One line of BENCHMARKS.md: us against a peer on the same workload, measured alternately. */
+export interface Comparison {
+  group: string;
+  workload: string;
+  unit: string;
+  ours: Measurement;
+  peer: Measurement;
+  /** ours / peer for higher-is-better units, peer / ours when `lowerIsBetter`. */
+  ratio: number;
+  /** The target from the issues, e.g. `{ ratio: 0.7, text: '>= 70% of bare async Map' }`. */
+  target?: { ratio: number; text: string };
+  lowerIsBetter?: boolean;
+}
+
+/** Options every benchmark module receives. */
+export interface BenchContext {
+  quick: boolean;
+  /** Rounds per comparison (>= 5 in full runs). */
+  rounds: number;
+  /** Redis URL of the benchmark's own redis-server. */
+  redisUrl: string;
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/**
+ * Runs `ours` and `peer` alternately for `rounds` rounds (A B B A ... to cancel drift) and
+ * returns the comparison. Each function returns the throughput of one round.
+ */
+export async function compare(
+  spec: Omit<Comparison, 'ours' | 'peer' | 'ratio'> & { oursLabel: string; peerLabel: string },
+  rounds: number,
+  ours: () => Promise<number>,
+  peer: () => Promise<number>,
+): Promise<Comparison> {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    if (i % 2 === 0) {
+      a.push(await ours());
+      b.push(await peer());
+    } else {
+      b.push(await peer());
+      a.push(await ours());
+    }
+  }
+  const { oursLabel, peerLabel, ...rest } = spec;
+  const ma = median(a);
+  const mb = median(b);
+  return {
+    ...rest,
+    ours: { label: oursLabel, rounds: a, median: ma },
+    peer: { label: peerLabel, rounds: b, median: mb },
+    ratio: rest.lowerIsBetter ? mb / ma : ma / mb,
+  };
+}
+
+/** Calls `op` `count` times, awaiting each, and returns operations per second. */
+export async function sequentialOps(count: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) await op(i);
+  const ns = Number(process.hrtime.bigint() - start);
+  return (count / ns) * 1e9;
+}
+
+/** Runs `count` calls of `op` with `inFlight` outstanding at once; returns operations per second. */
+export async function concurrentOps(
+  count: number,
+  inFlight: number,
+  op: (i: number) => Promise<unknown>,
+): Promise<number> {
+  let next = 0;
+  const start = process.hrtime.bigint();
+  const worker = async () => {
+    while (next < count) await op(next++);
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const ns = Number(process.hrtime.bigint() - start);
+  return (count / ns) * 1e9;
+}
