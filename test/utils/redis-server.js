@@ -85,10 +85,16 @@ export class RedisProcess {
       ...this.extraArgs,
     ];
     this.child = spawn('redis-server', args, { stdio: 'ignore' });
-    await waitFor(
-      async () => (await rawCommand(this.port, 'PING')).startsWith('+PONG'),
-      `redis-server on port ${this.port}`,
-    );
+    try {
+      // A server with requirepass answers -NOAUTH: it is up all the same.
+      await waitFor(
+        async () => /^(\+PONG|-NOAUTH)/.test(await rawCommand(this.port, 'PING')),
+        `redis-server on port ${this.port}`,
+      );
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
   }
   /** Stops the server (SIGKILL: as sudden as a crash) and waits for the port to close. */
   async stop() {

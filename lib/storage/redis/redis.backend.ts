@@ -6,7 +6,7 @@ import type { Backend } from '../backend.interface.js';
 import { BaseBackend } from '../base.backend.js';
 import { assertDelta, assertKey, assertTtl } from '../storage.validation.js';
 import { decodeValue, encodeValue } from '../value.codec.js';
-import { toBackendError } from './redis.errors.js';
+import { redact, toBackendError } from './redis.errors.js';
 import { INCREMENT_COMMAND, INCREMENT_SCRIPT } from './redis.scripts.js';
 import type { RedisBackendOptions, RedisClient, RedisTarget } from './redis.types.js';
 
@@ -16,6 +16,8 @@ type IncrementClient = RedisClient & {
 };
 
 const SCAN_COUNT = 1000;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /** State shared by a backend and its namespaces: the client, its readiness and who owns it. */
 interface Connection {
@@ -27,6 +29,8 @@ interface Connection {
   pending: number;
   ready?: Promise<void>;
   closed: boolean;
+  /** Last connection error seen on a client we own (redacted), to explain an outage. */
+  lastError?: string;
 }
 
 function isClient(target: RedisTarget): target is RedisClient {
@@ -135,11 +139,17 @@ export class RedisBackend extends BaseBackend {
     } else {
       client = new ioredis.Redis({ ...defaults, ...(target as RedisOptions), lazyConnect: true });
     }
-    // Connection errors surface through calls; without a listener ioredis would print each one.
-    client.on('error', () => undefined);
     const backend = new RedisBackend(client, { ...options, commandTimeoutMs: timeout });
-    backend.#conn.owned = true;
-    backend.#conn.secrets = secretsOf(target);
+    const conn = backend.#conn;
+    conn.owned = true;
+    conn.secrets = secretsOf(target);
+    // Connection errors surface through calls; without a listener ioredis would print each one.
+    client.on('error', (err: Error) => {
+      conn.lastError = redact(err.message, conn.secrets);
+    });
+    client.on('ready', () => {
+      conn.lastError = undefined;
+    });
     client.connect().catch(() => undefined);
     return backend;
   }
@@ -310,12 +320,16 @@ export class RedisBackend extends BaseBackend {
     const conn = this.#conn;
     if (!conn.owned || conn.closed || this.#view) return;
     conn.closed = true;
-    try {
-      if (conn.client.status === 'ready') await conn.client.quit();
-      else conn.client.disconnect();
-    } catch {
-      conn.client.disconnect();
+    const client = conn.client;
+    if (client.status === 'end') return;
+    const ended = new Promise((resolve) => client.once('end', resolve));
+    if (client.status === 'ready') {
+      // QUIT lets replies in flight arrive; a dead link is cut after the command timeout.
+      await Promise.race([client.quit().catch(() => undefined), sleep(conn.commandTimeoutMs)]);
     }
+    client.disconnect();
+    // A client that is between reconnection attempts has no socket to close: do not wait for it.
+    await Promise.race([ended, sleep(Math.min(conn.commandTimeoutMs, 200))]);
   }
 
   /** Shows no connection details: the client's options may hold a password. */
@@ -361,8 +375,9 @@ export class RedisBackend extends BaseBackend {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         conn.pending--;
+        const why = conn.lastError ? `: ${conn.lastError}` : '';
         reject(
-          new BackendUnavailableError(`Redis is not connected (${client.status}); gave up after ${timeoutMs} ms`),
+          new BackendUnavailableError(`Redis is not connected (${client.status}${why}); gave up after ${timeoutMs} ms`),
         );
       }, timeoutMs);
       conn.ready!.then(() => {

@@ -1,0 +1,294 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect, promisify } from 'node:util';
+import { Cluster, Redis } from 'ioredis';
+import { BackendUnavailableError, RedisBackend } from '../../lib/index.js';
+import { freePort } from '../utils/free-port.js';
+import { RedisProcess } from '../utils/redis-server.js';
+import { clusterNodes, redisUrl, uniquePrefix } from '../utils/redis-env.js';
+import { selfSignedCert } from '../utils/tls-cert.js';
+
+const run = promisify(execFile);
+
+/** Elapsed ms of a call that must reject, and its error. */
+async function timedRejection(call: () => Promise<unknown>): Promise<{ ms: number; error: unknown }> {
+  const start = Date.now();
+  try {
+    await call();
+  } catch (error) {
+    return { ms: Date.now() - start, error };
+  }
+  throw new Error('expected the call to reject');
+}
+
+describe('RedisBackend', () => {
+  let raw: Redis;
+
+  beforeAll(() => {
+    raw = new Redis(redisUrl());
+  });
+  afterAll(async () => {
+    await raw.quit();
+  });
+
+  it('prepends keyPrefix verbatim, exactly once, and namespaces after it', async () => {
+    const prefix = uniquePrefix('prefix');
+    const backend = await RedisBackend.connect(redisUrl(), { keyPrefix: prefix });
+    await backend.set('a', 'x');
+    await backend.namespace('ns:').set('b', 1);
+    expect(await raw.get(`${prefix}a`)).toBe('"x"');
+    expect(await raw.get(`${prefix}ns:b`)).toBe('1');
+    expect(await raw.exists(`${prefix}${prefix}a`)).toBe(0);
+    await backend.clear();
+    await backend.close();
+  });
+
+  it("uses 'nb:' as the default prefix", async () => {
+    const backend = await RedisBackend.connect(redisUrl());
+    const key = uniquePrefix('default');
+    await backend.set(key, true);
+    expect(await raw.get(`nb:${key}`)).toBe('true');
+    await backend.delete(key);
+    await backend.close();
+  });
+
+  it('clear() leaves keys of other applications in the same Redis', async () => {
+    const prefix = uniquePrefix('clear');
+    const backend = await RedisBackend.connect(redisUrl(), { keyPrefix: prefix });
+    await raw.set('other-app:key', 'keep');
+    await raw.set(prefix.slice(0, -1), 'almost our prefix');
+    for (let i = 0; i < 50; i++) await backend.set(`k${i}`, i);
+    await backend.clear();
+    expect(await raw.keys(`${prefix}*`)).toEqual([]);
+    expect(await raw.get('other-app:key')).toBe('keep');
+    expect(await raw.get(prefix.slice(0, -1))).toBe('almost our prefix');
+    await raw.del('other-app:key', prefix.slice(0, -1));
+    await backend.close();
+  });
+
+  it('clear() on a Cluster removes its keys from every master and leaves foreign keys', async () => {
+    const prefix = uniquePrefix('cclear');
+    const backend = await RedisBackend.connect({ cluster: clusterNodes() }, { keyPrefix: prefix });
+    const cluster = new Cluster(clusterNodes());
+    for (let i = 0; i < 200; i++) await backend.set(`k${i}`, i);
+    await cluster.set('foreign:{x}', '1');
+    const perMaster = await Promise.all(cluster.nodes('master').map((n) => n.keys(`${prefix}*`)));
+    expect(perMaster.filter((keys) => keys.length > 0).length).toBeGreaterThan(1);
+    await backend.clear();
+    const after = await Promise.all(cluster.nodes('master').map((n) => n.keys(`${prefix}*`)));
+    expect(after.flat()).toEqual([]);
+    expect(await cluster.get('foreign:{x}')).toBe('1');
+    await cluster.del('foreign:{x}');
+    await cluster.quit();
+    await backend.close();
+  });
+
+  it('increment gives a new counter its TTL in the same server-side step', async () => {
+    const prefix = uniquePrefix('incr');
+    const backend = await RedisBackend.connect(redisUrl(), { keyPrefix: prefix });
+    await backend.increment('c', 5000);
+    const pttl = await raw.pttl(`${prefix}c`);
+    expect(pttl).toBeGreaterThan(0);
+    expect(pttl).toBeLessThanOrEqual(5000);
+    await backend.clear();
+    await backend.close();
+  });
+
+  it('leaves a client passed in open on close()', async () => {
+    const client = new Redis(redisUrl());
+    const backend = new RedisBackend(client, { keyPrefix: uniquePrefix('own') });
+    await backend.set('x', 1);
+    await backend.close();
+    expect(await client.ping()).toBe('PONG');
+    await client.quit();
+  });
+
+  it('closes a client it created', async () => {
+    const backend = await RedisBackend.connect(redisUrl(), { keyPrefix: uniquePrefix('close') });
+    await backend.close();
+    expect(backend.client.status).toBe('end');
+    await expect(backend.get('x')).rejects.toBeInstanceOf(BackendUnavailableError);
+  });
+
+  describe('when Redis is unreachable', () => {
+    it('connect() rejects with BackendUnavailableError within connectTimeoutMs', async () => {
+      const port = await freePort();
+      const { ms, error } = await timedRejection(() =>
+        RedisBackend.connect(`redis://127.0.0.1:${port}`, { connectTimeoutMs: 500 }),
+      );
+      expect(error).toBeInstanceOf(BackendUnavailableError);
+      expect((error as Error).message).toMatch(/ECONNREFUSED|not connected/);
+      expect(ms).toBeLessThan(2500);
+    });
+
+    it('every call rejects within commandTimeoutMs when nothing listens', async () => {
+      const port = await freePort();
+      const backend = RedisBackend.create(`redis://127.0.0.1:${port}`, { commandTimeoutMs: 300 });
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => timedRejection(() => backend.set(`k${i}`, i))),
+      );
+      for (const { ms, error } of results) {
+        expect(error).toBeInstanceOf(BackendUnavailableError);
+        expect(ms).toBeLessThan(1500);
+      }
+      await backend.close();
+    });
+
+    it('rejects within commandTimeoutMs against a server that accepts and never answers', async () => {
+      const sockets = new Set<Socket>();
+      const sink: Server = createServer((s) => {
+        sockets.add(s);
+        s.on('error', () => undefined);
+      });
+      await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+      const { port } = sink.address() as { port: number };
+      const backend = RedisBackend.create(`redis://127.0.0.1:${port}`, { commandTimeoutMs: 300 });
+      const { ms, error } = await timedRejection(() => backend.get('k'));
+      expect(error).toBeInstanceOf(BackendUnavailableError);
+      expect(ms).toBeLessThan(1500);
+      await backend.close();
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => sink.close(r));
+    });
+  });
+
+  describe('fault: the server stops and comes back', () => {
+    let server: RedisProcess;
+    beforeAll(async () => {
+      server = await RedisProcess.start();
+    });
+    afterAll(async () => {
+      await server.destroy();
+    });
+
+    it('rejects while Redis is down and recovers without a new backend', async () => {
+      const backend = await RedisBackend.connect(server.url, { commandTimeoutMs: 400 });
+      await backend.set('k', 'before');
+      await server.stop();
+      const { ms, error } = await timedRejection(() => backend.get('k'));
+      expect(error).toBeInstanceOf(BackendUnavailableError);
+      expect(ms).toBeLessThan(1500);
+      await expect(backend.increment('n')).rejects.toBeInstanceOf(BackendUnavailableError);
+
+      await server.start();
+      const deadline = Date.now() + 5000;
+      let value: unknown;
+      while (Date.now() < deadline) {
+        try {
+          await backend.set('k', 'after');
+          value = await backend.get('k');
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      expect(value).toBe('after');
+      await backend.close();
+    });
+  });
+
+  describe('secrets', () => {
+    const password = 'pw-Sup3r-S3cret-9731';
+    let server: RedisProcess;
+    beforeAll(async () => {
+      server = await RedisProcess.start(['--requirepass', password]);
+    });
+    afterAll(async () => {
+      await server.destroy();
+    });
+
+    it('connects with the password from the URL and never shows it', async () => {
+      const backend = await RedisBackend.connect(`redis://:${password}@127.0.0.1:${server.port}`);
+      await backend.set('x', 1);
+      expect(await backend.get('x')).toBe(1);
+      expect(inspect(backend, { depth: 10, showHidden: true })).not.toContain(password);
+      expect(JSON.stringify(backend)).not.toContain(password);
+      expect(String(backend)).not.toContain(password);
+      await backend.close();
+    });
+
+    it('a wrong password fails with an error that does not contain the password', async () => {
+      const wrong = 'wrong-Pa55word-4412';
+      let caught: unknown;
+      try {
+        await RedisBackend.connect(`redis://:${wrong}@127.0.0.1:${server.port}`, { connectTimeoutMs: 800 });
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(BackendUnavailableError);
+      const shown = [
+        (caught as Error).message,
+        String(caught),
+        JSON.stringify(caught),
+        inspect(caught, { depth: 10, showHidden: true }),
+      ].join('\n');
+      expect(shown).toMatch(/WRONGPASS|NOAUTH|invalid/i);
+      expect(shown).not.toContain(wrong);
+      expect(shown).not.toContain(password);
+    });
+
+    it('a password given in options is not shown either', async () => {
+      const backend = await RedisBackend.connect({ host: '127.0.0.1', port: server.port, password });
+      expect(inspect(backend, { depth: 10, showHidden: true })).not.toContain(password);
+      await backend.close();
+    });
+  });
+
+  describe('TLS', () => {
+    let server: RedisProcess;
+    let cert: { key: string; cert: string };
+    let tlsPort: number;
+    beforeAll(async () => {
+      cert = await selfSignedCert();
+      const dir = mkdtempSync(join(tmpdir(), 'nb-tls-'));
+      writeFileSync(join(dir, 'cert.pem'), cert.cert);
+      writeFileSync(join(dir, 'key.pem'), cert.key);
+      tlsPort = await freePort();
+      server = await RedisProcess.start([
+        '--tls-port', String(tlsPort),
+        '--tls-cert-file', join(dir, 'cert.pem'),
+        '--tls-key-file', join(dir, 'key.pem'),
+        '--tls-auth-clients', 'no',
+      ]);
+    });
+    afterAll(async () => {
+      await server.destroy();
+    });
+
+    it('connects over TLS with the server certificate pinned', async () => {
+      const backend = await RedisBackend.connect({ host: '127.0.0.1', port: tlsPort, tls: { ca: [cert.cert] } });
+      await backend.set('tls', { secure: true });
+      expect(await backend.get('tls')).toEqual({ secure: true });
+      await backend.close();
+    });
+
+    it('verifies certificates by default: rediss:// to a self-signed server is refused', async () => {
+      await expect(
+        RedisBackend.connect(`rediss://127.0.0.1:${tlsPort}`, { connectTimeoutMs: 800 }),
+      ).rejects.toBeInstanceOf(BackendUnavailableError);
+    });
+  });
+
+  describe('many processes', () => {
+    const worker = join(process.cwd(), 'test/fixtures/increment-worker.mjs');
+
+    it.each([
+      ['standalone', () => redisUrl()],
+      ['Cluster', () => `cluster:${JSON.stringify(clusterNodes())}`],
+    ])('4 processes x 500 increments of one key on %s end at exactly 2000', async (_label, target) => {
+      const prefix = uniquePrefix('mp');
+      await Promise.all(Array.from({ length: 4 }, () => run('node', [worker, target(), prefix, 'shared', '500'])));
+      const backend = await RedisBackend.connect(
+        target().startsWith('cluster:') ? { cluster: clusterNodes() } : redisUrl(),
+        { keyPrefix: prefix },
+      );
+      expect(await backend.get('shared')).toBe(2000);
+      await backend.clear();
+      await backend.close();
+    });
+  });
+});
