@@ -1,8 +1,12 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { STORAGE_BACKEND } from './backends.constants.js';
 import { BackendsLifecycle, OWNED_STORAGE } from './backends.lifecycle.js';
 import type { BackendsModuleOptions } from './backends-options.interface.js';
-import { BACKENDS_MODULE_OPTIONS, ConfigurableBackendsModule } from './backends.module-definition.js';
+import {
+  BACKENDS_MODULE_OPTIONS,
+  type BACKENDS_OPTIONS_TYPE,
+  ConfigurableBackendsModule,
+} from './backends.module-definition.js';
 import { createStorageBackend, type OwnedBackend } from './storage/index.js';
 
 /**
@@ -25,4 +29,9 @@ import { createStorageBackend, type OwnedBackend } from './storage/index.js';
   ],
   exports: [STORAGE_BACKEND],
 })
-export class BackendsModule extends ConfigurableBackendsModule {}
+export class BackendsModule extends ConfigurableBackendsModule {
+  /** Registers the module with `options` (all optional: memory storage by default). */
+  static override forRoot(options: typeof BACKENDS_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}
