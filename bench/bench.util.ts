@@ -53,6 +53,9 @@ export async function compare(
 ): Promise<Comparison> {
   const a: number[] = [];
   const b: number[] = [];
+  // One unmeasured round each, so neither side pays for the JIT warm-up of the other.
+  await ours();
+  await peer();
   for (let i = 0; i < rounds; i++) {
     if (i % 2 === 0) {
       a.push(await ours());

@@ -21,6 +21,8 @@ interface Entry {
   value: unknown;
   /** Expiry as epoch ms, or 0 for none. */
   expiresAt: number;
+  /** Position in recency order (a counter of insertions and moves). */
+  seq: number;
 }
 
 const SWEEP_BATCH = 20_000;
@@ -29,9 +31,16 @@ const TRUE = Promise.resolve(true);
 const FALSE = Promise.resolve(false);
 const DONE = Promise.resolve();
 
-/** @internal The map and sweep timer shared by a memory backend and its namespaces. */
+/**
+ * @internal The map and sweep timer shared by a memory backend and its namespaces.
+ * Map order is recency order: the first key is the least recently used. An entry already among
+ * the most recent quarter of the capacity is not moved again when read, which saves two hash
+ * operations per hit without changing which entries are evicted first (those older than it).
+ */
 export class MemoryStore {
   readonly map = new Map<string, Entry>();
+  private seq = 0;
+  private readonly window: number;
   private cursor: MapIterator<[string, Entry]> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -39,6 +48,7 @@ export class MemoryStore {
     readonly maxEntries: number,
     sweepIntervalMs: number,
   ) {
+    this.window = maxEntries >> 2;
     this.timer = setInterval(() => this.sweep(), sweepIntervalMs);
     this.timer.unref();
   }
@@ -58,23 +68,37 @@ export class MemoryStore {
     }
   }
 
-  /** Inserts or replaces `key` as the most recently used entry, evicting the oldest past the bound. */
-  put(key: string, entry: Entry): void {
+  /** Stores `value` under `key` as its most recently used entry, evicting the oldest past the bound. */
+  put(key: string, value: unknown, expiresAt: number): void {
     const map = this.map;
-    map.delete(key);
-    map.set(key, entry);
+    const entry = map.get(key);
+    if (entry !== undefined) {
+      entry.value = value;
+      entry.expiresAt = expiresAt;
+      this.touch(key, entry);
+      return;
+    }
+    map.set(key, { value, expiresAt, seq: ++this.seq });
     if (map.size > this.maxEntries) map.delete(map.keys().next().value as string);
   }
 
-  /** The live entry for `key`, marked most recently used; expired entries are dropped. */
+  /** The live entry for `key`, marked recently used; an expired entry is dropped. */
   live(key: string): Entry | undefined {
-    const map = this.map;
-    const entry = map.get(key);
+    const entry = this.map.get(key);
     if (entry === undefined) return undefined;
-    map.delete(key);
-    if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) return undefined;
-    map.set(key, entry);
+    if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) {
+      this.map.delete(key);
+      return undefined;
+    }
+    this.touch(key, entry);
     return entry;
+  }
+
+  private touch(key: string, entry: Entry): void {
+    if (this.seq - entry.seq < this.window) return;
+    entry.seq = ++this.seq;
+    this.map.delete(key);
+    this.map.set(key, entry);
   }
 
   stop(): void {
@@ -148,7 +172,7 @@ export class MemoryBackend extends BaseBackend {
     try {
       assertKey(key);
       assertTtl(ttlMs);
-      this.#store.put(this.#prefix + key, { value: toStored(value), expiresAt: expiry(ttlMs) });
+      this.#store.put(this.#prefix + key, toStored(value), expiry(ttlMs));
       return DONE;
     } catch (err) {
       return Promise.reject(err);
@@ -200,7 +224,7 @@ export class MemoryBackend extends BaseBackend {
       const k = this.#prefix + key;
       const entry = this.#store.live(k);
       if (entry === undefined) {
-        this.#store.put(k, { value: delta, expiresAt: expiry(ttlMs) });
+        this.#store.put(k, delta, expiry(ttlMs));
         return Promise.resolve(delta);
       }
       const current = entry.value;
@@ -235,7 +259,7 @@ export class MemoryBackend extends BaseBackend {
       assertTtl(ttlMs);
       const k = this.#prefix + key;
       if (this.#store.live(k) !== undefined) return FALSE;
-      this.#store.put(k, { value: toStored(value), expiresAt: expiry(ttlMs) });
+      this.#store.put(k, toStored(value), expiry(ttlMs));
       return TRUE;
     } catch (err) {
       return Promise.reject(err);

@@ -33,6 +33,28 @@ interface Connection {
   lastError?: string;
 }
 
+const toVoid = (): void => undefined;
+const positive = (n: number): boolean => n > 0;
+const isOk = (reply: string | null): boolean => reply === 'OK';
+const decodeOrUndefined = (raw: string | null): unknown => (raw === null ? undefined : decodeValue(raw));
+const fromPttl = (ms: number): number | null | undefined => (ms === -2 ? undefined : ms === -1 ? null : Math.max(1, ms));
+
+/** Error translators of one connection, made once so the hot path allocates no closure. */
+function failures(conn: Connection) {
+  const make = (operation: string) => (err: unknown): never => {
+    throw toBackendError(err, operation, conn.secrets);
+  };
+  return {
+    set: make('set'),
+    get: make('get'),
+    delete: make('delete'),
+    exists: make('exists'),
+    increment: make('increment'),
+    ttl: make('ttl'),
+    setIfAbsent: make('setIfAbsent'),
+  };
+}
+
 function isClient(target: RedisTarget): target is RedisClient {
   return typeof (target as { sendCommand?: unknown }).sendCommand === 'function';
 }
@@ -75,6 +97,7 @@ export class RedisBackend extends BaseBackend {
   readonly #conn: Connection;
   readonly #prefix: string;
   readonly #view: boolean;
+  #failures?: ReturnType<typeof failures>;
 
   /** Wraps an existing ioredis client; `close()` leaves it open. */
   constructor(client: RedisClient, options: RedisBackendOptions = {}, internal?: { conn: Connection }) {
@@ -177,94 +200,98 @@ export class RedisBackend extends BaseBackend {
     return this.#prefix;
   }
 
-  async set<V>(key: string, value: V, ttlMs?: number | null): Promise<void> {
-    assertKey(key);
-    assertTtl(ttlMs);
-    const raw = encodeValue(value);
-    const client = await this.#ready();
+  set<V>(key: string, value: V, ttlMs?: number | null): Promise<void> {
+    let raw: string;
     try {
-      if (ttlMs == null) await client.set(this.#prefix + key, raw);
-      else await client.set(this.#prefix + key, raw, 'PX', ttlMs);
+      assertKey(key);
+      assertTtl(ttlMs);
+      raw = encodeValue(value);
     } catch (err) {
-      throw toBackendError(err, 'set', this.#conn.secrets);
+      return Promise.reject(err);
     }
+    const client = this.#client();
+    if (client === undefined) return this.#afterReconnect(() => this.set(key, value, ttlMs));
+    const sent = ttlMs == null ? client.set(this.#prefix + key, raw) : client.set(this.#prefix + key, raw, 'PX', ttlMs);
+    return sent.then(toVoid, this.#fail.set);
   }
 
-  async get<V = unknown>(key: string): Promise<V | undefined> {
-    assertKey(key);
-    const client = await this.#ready();
-    let raw: string | null;
+  get<V = unknown>(key: string): Promise<V | undefined> {
     try {
-      raw = await client.get(this.#prefix + key);
+      assertKey(key);
     } catch (err) {
-      throw toBackendError(err, 'get', this.#conn.secrets);
+      return Promise.reject(err);
     }
-    return raw === null ? undefined : decodeValue<V>(raw);
+    const client = this.#client();
+    if (client === undefined) return this.#afterReconnect(() => this.get<V>(key));
+    return client.get(this.#prefix + key).then(decodeOrUndefined, this.#fail.get) as Promise<V | undefined>;
   }
 
-  async delete(key: string): Promise<boolean> {
-    assertKey(key);
-    const client = await this.#ready();
+  delete(key: string): Promise<boolean> {
     try {
-      return (await client.del(this.#prefix + key)) > 0;
+      assertKey(key);
     } catch (err) {
-      throw toBackendError(err, 'delete', this.#conn.secrets);
+      return Promise.reject(err);
     }
+    const client = this.#client();
+    if (client === undefined) return this.#afterReconnect(() => this.delete(key));
+    return client.del(this.#prefix + key).then(positive, this.#fail.delete);
   }
 
-  async exists(key: string): Promise<boolean> {
-    assertKey(key);
-    const client = await this.#ready();
+  exists(key: string): Promise<boolean> {
     try {
-      return (await client.exists(this.#prefix + key)) > 0;
+      assertKey(key);
     } catch (err) {
-      throw toBackendError(err, 'exists', this.#conn.secrets);
+      return Promise.reject(err);
     }
+    const client = this.#client();
+    if (client === undefined) return this.#afterReconnect(() => this.exists(key));
+    return client.exists(this.#prefix + key).then(positive, this.#fail.exists);
   }
 
   override increment(key: string, ttlMs?: number | null): Promise<number> {
     return this.incrementBy(key, 1, ttlMs);
   }
 
-  async incrementBy(key: string, delta: number, ttlMs?: number | null): Promise<number> {
-    assertKey(key);
-    assertDelta(delta);
-    assertTtl(ttlMs);
-    const client = await this.#ready();
+  incrementBy(key: string, delta: number, ttlMs?: number | null): Promise<number> {
     try {
-      return await client[INCREMENT_COMMAND](this.#prefix + key, delta, ttlMs ?? 0);
+      assertKey(key);
+      assertDelta(delta);
+      assertTtl(ttlMs);
     } catch (err) {
-      throw toBackendError(err, `increment "${key}"`, this.#conn.secrets);
+      return Promise.reject(err);
     }
+    const client = this.#client();
+    if (client === undefined) return this.#afterReconnect(() => this.incrementBy(key, delta, ttlMs));
+    return client[INCREMENT_COMMAND](this.#prefix + key, delta, ttlMs ?? 0).then(undefined, this.#fail.increment);
   }
 
-  async ttl(key: string): Promise<number | null | undefined> {
-    assertKey(key);
-    const client = await this.#ready();
-    let ms: number;
+  ttl(key: string): Promise<number | null | undefined> {
     try {
-      ms = await client.pttl(this.#prefix + key);
+      assertKey(key);
     } catch (err) {
-      throw toBackendError(err, 'ttl', this.#conn.secrets);
+      return Promise.reject(err);
     }
-    if (ms === -2) return undefined;
-    return ms === -1 ? null : Math.max(1, ms);
+    const client = this.#client();
+    if (client === undefined) return this.#afterReconnect(() => this.ttl(key));
+    return client.pttl(this.#prefix + key).then(fromPttl, this.#fail.ttl);
   }
 
-  async setIfAbsent<V>(key: string, value: V, ttlMs?: number | null): Promise<boolean> {
-    assertKey(key);
-    assertTtl(ttlMs);
-    const raw = encodeValue(value);
-    const client = await this.#ready();
+  setIfAbsent<V>(key: string, value: V, ttlMs?: number | null): Promise<boolean> {
+    let raw: string;
     try {
-      const res =
-        ttlMs == null
-          ? await client.set(this.#prefix + key, raw, 'NX')
-          : await client.set(this.#prefix + key, raw, 'PX', ttlMs, 'NX');
-      return res === 'OK';
+      assertKey(key);
+      assertTtl(ttlMs);
+      raw = encodeValue(value);
     } catch (err) {
-      throw toBackendError(err, 'setIfAbsent', this.#conn.secrets);
+      return Promise.reject(err);
     }
+    const client = this.#client();
+    if (client === undefined) return this.#afterReconnect(() => this.setIfAbsent(key, value, ttlMs));
+    const sent =
+      ttlMs == null
+        ? client.set(this.#prefix + key, raw, 'NX')
+        : client.set(this.#prefix + key, raw, 'PX', ttlMs, 'NX');
+    return sent.then(isOk, this.#fail.setIfAbsent);
   }
 
   override async getMany<V = unknown>(keys: readonly string[]): Promise<(V | undefined)[]> {
@@ -346,11 +373,30 @@ export class RedisBackend extends BaseBackend {
     return (this.#conn.client as { isCluster?: boolean }).isCluster === true;
   }
 
-  /** The client once usable: at once when connected, else after waiting up to the command timeout. */
-  #ready(): IncrementClient | Promise<IncrementClient> {
+  get #fail(): ReturnType<typeof failures> {
+    return (this.#failures ??= failures(this.#conn));
+  }
+
+  /** The client when it is connected, else undefined. */
+  #client(): IncrementClient | undefined {
     const conn = this.#conn;
-    if (conn.client.status === 'ready' && !conn.closed) return conn.client;
-    return this.#whenReady(conn.commandTimeoutMs).then(() => conn.client);
+    return conn.client.status === 'ready' && !conn.closed ? conn.client : undefined;
+  }
+
+  /** Runs `call` once the client is connected again, or rejects after the command timeout. */
+  #afterReconnect<T>(call: () => Promise<T>): Promise<T> {
+    return this.#whenReady(this.#conn.commandTimeoutMs).then(() => {
+      if (this.#client() === undefined) throw new BackendUnavailableError('Redis connection was lost again');
+      return call();
+    });
+  }
+
+  /** The client once usable, for the less frequent operations. */
+  async #ready(): Promise<IncrementClient> {
+    const client = this.#client();
+    if (client) return client;
+    await this.#whenReady(this.#conn.commandTimeoutMs);
+    return this.#conn.client;
   }
 
   #whenReady(timeoutMs: number): Promise<void> {

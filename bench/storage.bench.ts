@@ -1,0 +1,130 @@
+import { Redis } from 'ioredis';
+import { Keyv } from 'keyv';
+import { createCache } from 'cache-manager';
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+import { MemoryBackend, RedisBackend } from '../lib/index.js';
+import { type BenchContext, type Comparison, compare, concurrentOps, sequentialOps } from './bench.util.js';
+
+/** The ceiling for any Promise API: a bare async wrapper around a Map. */
+class BareAsyncMap {
+  private readonly map = new Map<string, unknown>();
+  async get(key: string): Promise<unknown> {
+    return this.map.get(key);
+  }
+  async set(key: string, value: unknown): Promise<void> {
+    this.map.set(key, value);
+  }
+  async increment(key: string): Promise<number> {
+    const next = ((this.map.get(key) as number | undefined) ?? 0) + 1;
+    this.map.set(key, next);
+    return next;
+  }
+}
+
+const SMALL_OBJECT = { id: 42, name: 'Ada Lovelace', roles: ['admin', 'editor'], active: true };
+const KIB_OBJECT = { items: Array.from({ length: 16 }, (_, i) => ({ id: i, label: `item-${i}`, tags: ['a', 'b'] })) };
+
+const RAW_INCR = `local v = redis.call('INCR', KEYS[1])
+if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return v`;
+
+/** Memory and Redis storage against the bare async Map, lru-cache, Keyv, cache-manager, rate-limiter-flexible and raw ioredis. */
+export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> {
+  const out: Comparison[] = [];
+  const n = ctx.quick ? 20_000 : 300_000;
+  const keys = 1000;
+  const key = (i: number) => `k${i % keys}`;
+
+  const ours = new MemoryBackend({ maxEntries: 1_000_000 });
+  const bare = new BareAsyncMap();
+  const keyv = new Keyv();
+  const cacheManager = createCache();
+  for (let i = 0; i < keys; i++) {
+    await ours.set(key(i), i);
+    await bare.set(key(i), i);
+    await keyv.set(key(i), i);
+    await cacheManager.set(key(i), i);
+  }
+
+  const mem = (workload: string, peerLabel: string, target: Comparison['target']) => ({
+    group: 'storage (memory)',
+    workload,
+    unit: 'ops/s',
+    oursLabel: 'MemoryBackend',
+    peerLabel,
+    target,
+  });
+
+  out.push(await compare(mem('get primitive, sequential', 'bare async Map', { ratio: 0.7, text: '>= 70% of bare async Map' }), ctx.rounds,
+    () => sequentialOps(n, (i) => ours.get(key(i))), () => sequentialOps(n, (i) => bare.get(key(i)))));
+  out.push(await compare(mem('set primitive, sequential', 'bare async Map', { ratio: 0.7, text: '>= 70% of bare async Map' }), ctx.rounds,
+    () => sequentialOps(n, (i) => ours.set(key(i), i)), () => sequentialOps(n, (i) => bare.set(key(i), i))));
+  out.push(await compare(mem('increment, sequential', 'bare async Map', { ratio: 0.7, text: '>= 70% of bare async Map' }), ctx.rounds,
+    () => sequentialOps(n, (i) => ours.increment(`c${i % keys}`)), () => sequentialOps(n, (i) => bare.increment(`c${i % keys}`))));
+  out.push(await compare(mem('get primitive, sequential', 'Keyv (memory)', { ratio: 5, text: '>= 5x Keyv' }), ctx.rounds,
+    () => sequentialOps(n, (i) => ours.get(key(i))), () => sequentialOps(n, (i) => keyv.get(key(i)))));
+  out.push(await compare(mem('set primitive, sequential', 'Keyv (memory)', { ratio: 5, text: '>= 5x Keyv' }), ctx.rounds,
+    () => sequentialOps(n, (i) => ours.set(key(i), i)), () => sequentialOps(n, (i) => keyv.set(key(i), i))));
+  out.push(await compare(mem('get primitive, sequential', 'cache-manager', { ratio: 2.5, text: '>= 2.5x cache-manager' }), ctx.rounds,
+    () => sequentialOps(n, (i) => ours.get(key(i))), () => sequentialOps(n, (i) => cacheManager.get(key(i)))));
+  out.push(await compare(mem('set primitive, sequential', 'cache-manager', { ratio: 2.5, text: '>= 2.5x cache-manager' }), ctx.rounds,
+    () => sequentialOps(n, (i) => ours.set(key(i), i)), () => sequentialOps(n, (i) => cacheManager.set(key(i), i))));
+
+  const limiter = new RateLimiterMemory({ points: 1e12, duration: 3600 });
+  out.push(await compare(mem('increment with TTL, sequential', 'RateLimiterMemory.consume', { ratio: 1, text: '>= rate-limiter-flexible memory' }), ctx.rounds,
+    () => sequentialOps(n, (i) => ours.increment(`rl${i % keys}`, 3_600_000)), () => sequentialOps(n, (i) => limiter.consume(`rl${i % keys}`))));
+
+  for (let i = 0; i < keys; i++) {
+    await ours.set(`o${i}`, SMALL_OBJECT);
+    await keyv.set(`o${i}`, SMALL_OBJECT);
+  }
+  out.push(await compare(mem('get small object, sequential', 'Keyv (memory)', { ratio: 3, text: '>= 3x Keyv' }), ctx.rounds,
+    () => sequentialOps(n, (i) => ours.get(`o${i % keys}`)), () => sequentialOps(n, (i) => keyv.get(`o${i % keys}`))));
+  out.push(await compare(mem('set small object, sequential', 'Keyv (memory)', { ratio: 3, text: '>= 3x Keyv' }), ctx.rounds,
+    () => sequentialOps(n, (i) => ours.set(`o${i % keys}`, SMALL_OBJECT)), () => sequentialOps(n, (i) => keyv.set(`o${i % keys}`, SMALL_OBJECT))));
+  out.push(await compare(mem('get 1 KiB object, sequential', 'Keyv (memory)', undefined), ctx.rounds,
+    () => sequentialOps(n / 4, (i) => ours.get(`o${i % keys}`)), () => sequentialOps(n / 4, (i) => keyv.get(`o${i % keys}`))));
+  for (let i = 0; i < keys; i++) {
+    await ours.set(`big${i}`, KIB_OBJECT);
+    await keyv.set(`big${i}`, KIB_OBJECT);
+  }
+  out.push(await compare(mem('set 1 KiB object, sequential', 'Keyv (memory)', undefined), ctx.rounds,
+    () => sequentialOps(n / 4, (i) => ours.set(`big${i % keys}`, KIB_OBJECT)), () => sequentialOps(n / 4, (i) => keyv.set(`big${i % keys}`, KIB_OBJECT))));
+  await ours.close();
+
+  // Redis: 100 calls in flight on one connection, same client options on both sides.
+  const r = ctx.quick ? 5_000 : 100_000;
+  const inFlight = 100;
+  const prefix = 'bench:';
+  const clientOptions = { commandTimeout: 1000, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false };
+  for (const autoPipelining of [true, false]) {
+    const backend = await RedisBackend.connect(new Redis(ctx.redisUrl, { ...clientOptions, enableAutoPipelining: autoPipelining }), { keyPrefix: prefix });
+    const raw = new Redis(ctx.redisUrl, { ...clientOptions, enableAutoPipelining: autoPipelining });
+    raw.defineCommand('rawIncr', { numberOfKeys: 1, lua: RAW_INCR });
+    const rawIncr = (k: string) => (raw as unknown as { rawIncr(k: string, ttl: number): Promise<number> }).rawIncr(k, 60_000);
+    const label = autoPipelining ? 'auto-pipelining' : 'no auto-pipelining';
+    const red = (workload: string, peerLabel: string, target: Comparison['target']) => ({
+      group: 'storage (Redis)',
+      workload: `${workload}, 100 in flight, ${label}`,
+      unit: 'ops/s',
+      oursLabel: 'RedisBackend',
+      peerLabel,
+      target,
+    });
+    out.push(await compare(red('set primitive', 'raw ioredis SET', { ratio: 0.85, text: '>= 85% of raw ioredis' }), ctx.rounds,
+      () => concurrentOps(r, inFlight, (i) => backend.set(key(i), i)), () => concurrentOps(r, inFlight, (i) => raw.set(prefix + key(i), String(i)))));
+    out.push(await compare(red('get primitive', 'raw ioredis GET', { ratio: 0.85, text: '>= 85% of raw ioredis' }), ctx.rounds,
+      () => concurrentOps(r, inFlight, (i) => backend.get(key(i))), () => concurrentOps(r, inFlight, (i) => raw.get(prefix + key(i)))));
+    out.push(await compare(red('increment with TTL', 'raw EVALSHA INCR+PEXPIRE', { ratio: 0.9, text: '>= 90% of raw EVALSHA' }), ctx.rounds,
+      () => concurrentOps(r, inFlight, (i) => backend.increment(`c${i % keys}`, 60_000)), () => concurrentOps(r, inFlight, (i) => rawIncr(`${prefix}rc${i % keys}`))));
+    if (autoPipelining) {
+      const rl = new RateLimiterRedis({ storeClient: raw, points: 1e12, duration: 3600, keyPrefix: 'bench-rl' });
+      out.push(await compare(red('increment with TTL', 'RateLimiterRedis.consume', { ratio: 1.5, text: '>= 1.5x rate-limiter-flexible Redis' }), ctx.rounds,
+        () => concurrentOps(r, inFlight, (i) => backend.increment(`c${i % keys}`, 60_000)), () => concurrentOps(r, inFlight, (i) => rl.consume(`k${i % keys}`))));
+    }
+    await backend.clear();
+    await backend.client.quit();
+    await raw.quit();
+  }
+  return out;
+}
