@@ -2,7 +2,7 @@ import { BackendValueError } from '../errors/backend-value.error.js';
 import type { Backend } from './backend.interface.js';
 import { BaseBackend } from './base.backend.js';
 import { assertDelta, assertKey, assertTtl } from './storage.validation.js';
-import { assertJsonValue, copyBytes, isBytes } from './value.codec.js';
+import { assertJsonValue, cloneJsonValue, copyBytes, copyJsonValue, isBytes } from './value.codec.js';
 
 /** Options of {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
@@ -12,9 +12,9 @@ export interface MemoryBackendOptions {
   sweepIntervalMs?: number;
 }
 
-/** An object value, kept as its JSON text so every read returns a fresh copy. */
-class JsonText {
-  constructor(readonly text: string) {}
+/** Bytes as stored: a private copy, returned as a fresh Buffer on every read. */
+class StoredBytes {
+  constructor(readonly bytes: Buffer) {}
 }
 
 interface Entry {
@@ -117,15 +117,14 @@ function toStored(value: unknown): unknown {
       return value === 0 ? 0 : value; // -0 is stored as 0, as JSON does
   }
   if (value === null) return null;
-  if (isBytes(value)) return copyBytes(value);
-  assertJsonValue(value);
-  return new JsonText(JSON.stringify(value));
+  if (isBytes(value)) return new StoredBytes(copyBytes(value));
+  return cloneJsonValue(value);
 }
 
 function fromStored(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  if (value instanceof JsonText) return JSON.parse(value.text);
-  return Buffer.from(value as Buffer);
+  if (value instanceof StoredBytes) return Buffer.from(value.bytes);
+  return copyJsonValue(value);
 }
 
 function expiry(ttlMs: number | null | undefined): number {

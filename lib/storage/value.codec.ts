@@ -51,6 +51,68 @@ export function assertJsonValue(value: unknown, path = 'value', ancestors: objec
   }
 }
 
+/** Sets `out[key] = value` as an own data property, even for the key "__proto__". */
+function define(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    out[key] = value;
+  }
+}
+
+/**
+ * Validates like {@link assertJsonValue} and returns a deep copy in the same walk, so the memory
+ * backend stores objects that share nothing with the caller's.
+ */
+export function cloneJsonValue(value: unknown, path = 'value', ancestors: object[] = []): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) refuse(value, path);
+      return value === 0 ? 0 : value;
+    case 'object': {
+      if (value === null) return null;
+      if (ancestors.includes(value)) {
+        throw new BackendSerializationError(`Cannot store a circular structure (at ${path})`);
+      }
+      ancestors.push(value);
+      let out: unknown;
+      if (Array.isArray(value)) {
+        const arr = new Array(value.length);
+        for (let i = 0; i < value.length; i++) arr[i] = cloneJsonValue(value[i], `${path}[${i}]`, ancestors);
+        out = arr;
+      } else {
+        const proto = Object.getPrototypeOf(value);
+        if (proto !== Object.prototype && proto !== null) refuse(value, path);
+        const obj: Record<string, unknown> = {};
+        for (const k of Object.keys(value)) {
+          define(obj, k, cloneJsonValue((value as Record<string, unknown>)[k], `${path}.${k}`, ancestors));
+        }
+        out = obj;
+      }
+      ancestors.pop();
+      return out;
+    }
+    default:
+      refuse(value, path);
+  }
+}
+
+/** Deep copy of JSON data that was already validated by {@link cloneJsonValue}. */
+export function copyJsonValue(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    const arr = new Array(value.length);
+    for (let i = 0; i < value.length; i++) arr[i] = copyJsonValue(value[i]);
+    return arr;
+  }
+  const obj: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) define(obj, k, copyJsonValue((value as Record<string, unknown>)[k]));
+  return obj;
+}
+
 /** Whether the value is bytes (Buffer or any Uint8Array), stored and returned as a Buffer. */
 export function isBytes(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array;
