@@ -30,7 +30,7 @@ type IdempotencyRecord =
 const DEFAULT_CONCURRENCY = 5;
 const KEY_PREFIX = 'email:idempotency:';
 const POLL_MS = 25;
-// eslint-disable-next-line no-control-regex
+ 
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** @internal Turns anything thrown into an {@link EmailError}. */
