@@ -141,13 +141,16 @@ export class SmtpBackend extends BaseEmailBackend {
     let code: EmailErrorCode = 'provider';
     let retryable = false;
     let possiblyDelivered = false;
-    if (e.code === 'EAUTH' || e.code === 'ENOAUTH' || status === 535 || status === 534 || status === 530) {
+    if (e.code === 'ETLS' || e.code === 'EREQUIRETLS' || CERTIFICATE.test(text)) {
+      // No TLS upgrade or an untrusted certificate: a setup problem that retrying cannot fix.
+      code = 'connection';
+    } else if (e.code === 'EAUTH' || e.code === 'ENOAUTH' || status === 535 || status === 534 || status === 530) {
       code = 'authentication';
       retryable = status === 454;
     } else if (e.code === 'ETIMEDOUT') {
       code = 'timeout';
-      // A greeting or connect timeout happens before any mail data was sent.
-      if (e.command === 'CONN') retryable = true;
+      // A connect or greeting timeout happens before any mail data was sent; any later one may follow DATA.
+      if (/greeting never received|connection timeout/i.test(text)) retryable = true;
       else possiblyDelivered = true;
     } else if (status === 421) {
       code = 'connection';
@@ -157,8 +160,6 @@ export class SmtpBackend extends BaseEmailBackend {
       retryable = true;
     } else if (status !== undefined && status >= 500) {
       code = 'rejected';
-    } else if (e.code === 'ETLS' || e.code === 'EREQUIRETLS' || CERTIFICATE.test(text)) {
-      code = 'connection';
     } else if (TRANSIENT_SOCKET.test(text) || e.code === 'ECONNECTION' || e.code === 'EMAXLIMIT') {
       code = 'connection';
       retryable = true;
