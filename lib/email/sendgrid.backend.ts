@@ -97,7 +97,8 @@ export class SendGridBackend extends BaseEmailBackend {
         filename: a.filename,
         type: a.contentType,
         disposition: a.inline ? 'inline' : 'attachment',
-        ...(a.contentId ? { contentId: a.contentId } : {}),
+        // The helper passes attachment keys through unchanged, and the API wants snake_case here.
+        ...(a.contentId ? { content_id: a.contentId } : {}),
       }));
     }
     if (m.headers.length) data.headers = Object.fromEntries(m.headers.map((h) => [h.name, h.value]));
