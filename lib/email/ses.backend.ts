@@ -69,7 +69,12 @@ export class SesBackend extends BaseEmailBackend {
     this.#secrets = typeof creds === 'object' ? secretForms(creds.secretAccessKey, creds.sessionToken) : [];
     this.#region = typeof clientConfig.region === 'string' ? clientConfig.region : 'default';
     this.#client = new this.#sdk.SESv2Client({
-      requestHandler: { requestTimeout: timeoutMs ?? 10_000, connectionTimeout: timeoutMs ?? 10_000 },
+      // Recent smithy handlers only log a request timeout unless throwOnRequestTimeout is set.
+      requestHandler: {
+        requestTimeout: timeoutMs ?? 10_000,
+        connectionTimeout: timeoutMs ?? 10_000,
+        throwOnRequestTimeout: true,
+      } as SESv2ClientConfig['requestHandler'],
       ...clientConfig,
       maxAttempts: 1,
     });
