@@ -29,7 +29,7 @@ export class HttpPeer {
 
   static async start(handle: (req: RecordedRequest) => Reply | Promise<Reply>): Promise<HttpPeer> {
     const ids = new WeakMap<Socket, number>();
-    let peer!: HttpPeer;
+    const ref = {} as { peer: HttpPeer };
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -41,10 +41,10 @@ export class HttpPeer {
           body: Buffer.concat(chunks),
           connection: ids.get(req.socket) ?? -1,
         };
-        peer.requests.push(recorded);
-        const reply = peer.scripted.shift() ?? (await handle(recorded));
+        ref.peer.requests.push(recorded);
+        const reply = ref.peer.scripted.shift() ?? (await handle(recorded));
         if (reply === 'hang') {
-          peer.hanging.add(res);
+          ref.peer.hanging.add(res);
           return;
         }
         const body = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
@@ -56,11 +56,12 @@ export class HttpPeer {
       });
     });
     server.on('connection', (socket: Socket) => {
-      ids.set(socket, peer.connectionCount++);
-      peer.sockets.add(socket);
-      socket.on('close', () => peer.sockets.delete(socket));
+      ids.set(socket, ref.peer.connectionCount++);
+      ref.peer.sockets.add(socket);
+      socket.on('close', () => ref.peer.sockets.delete(socket));
     });
-    peer = new HttpPeer(server);
+    ref.peer = new HttpPeer(server);
+    const peer = ref.peer;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return peer;
   }

@@ -36,7 +36,7 @@ export class SmtpPeer {
   ) {}
 
   static async start(options: SmtpPeerOptions): Promise<SmtpPeer> {
-    let peer: SmtpPeer | undefined;
+    const ref: { peer?: SmtpPeer } = {};
     const pending: Promise<void>[] = [];
     const config: SMTPServerOptions = {
       secure: options.mode === 'tls',
@@ -49,7 +49,7 @@ export class SmtpPeer {
       logger: false,
       size: 10 * 1024 * 1024,
       onConnect(session, cb) {
-        peer?.connections.add(session.id);
+        ref.peer?.connections.add(session.id);
         cb();
       },
       onAuth(auth, _session, cb) {
@@ -76,7 +76,7 @@ export class SmtpPeer {
             to: session.envelope.rcptTo.map((r) => r.address),
           };
           const done = simpleParser(raw).then((parsed) => {
-            peer?.messages.push({ envelope, raw, parsed, connection: session.id });
+            ref.peer?.messages.push({ envelope, raw, parsed, connection: session.id });
           });
           pending.push(done);
           const answer = () => done.then(() => cb(), cb);
@@ -88,8 +88,9 @@ export class SmtpPeer {
     if (options.auth && options.mode === 'none') config.disabledCommands = ['STARTTLS'];
     const server = new SMTPServer(config);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    peer = new SmtpPeer(server, (server.server.address() as AddressInfo).port);
-    server.on('error', (err: Error) => peer?.errors.push(err));
+    const peer = new SmtpPeer(server, (server.server.address() as AddressInfo).port);
+    ref.peer = peer;
+    server.on('error', (err: Error) => peer.errors.push(err));
     return peer;
   }
 
