@@ -10,7 +10,7 @@ import { BackendUnavailableError, RedisBackend } from '../../lib/index.js';
 import { freePort } from '../utils/free-port.js';
 import { RedisProcess } from '../utils/redis-server.js';
 import { clusterNodes, redisUrl, uniquePrefix } from '../utils/redis-env.js';
-import { selfSignedCert } from '../utils/tls-cert.js';
+import { generateCertificate } from '../utils/tls-cert.js';
 
 const run = promisify(execFile);
 
@@ -243,7 +243,7 @@ describe('RedisBackend', () => {
     let cert: { key: string; cert: string };
     let tlsPort: number;
     beforeAll(async () => {
-      cert = await selfSignedCert();
+      cert = await generateCertificate();
       const dir = mkdtempSync(join(tmpdir(), 'nb-tls-'));
       writeFileSync(join(dir, 'cert.pem'), cert.cert);
       writeFileSync(join(dir, 'key.pem'), cert.key);

@@ -1,8 +1,14 @@
-import selfsigned from 'selfsigned';
+import { generate } from 'selfsigned';
 
-/** A self-signed certificate for 127.0.0.1 / localhost, generated per test run. */
-export async function selfSignedCert(): Promise<{ key: string; cert: string }> {
-  const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
+/** A self-signed certificate for 127.0.0.1 (and `localhost`), generated for one test run. */
+export interface TestCertificate {
+  key: string;
+  cert: string;
+}
+
+/** Generates a fresh 2048-bit certificate whose SAN holds IP 127.0.0.1, so pinning it via `ca` passes full verification. */
+export async function generateCertificate(): Promise<TestCertificate> {
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keySize: 2048,
     algorithm: 'sha256',
     extensions: [
@@ -14,6 +20,6 @@ export async function selfSignedCert(): Promise<{ key: string; cert: string }> {
         ],
       },
     ],
-  });
+  } as Parameters<typeof generate>[1]);
   return { key: pems.private, cert: pems.cert };
 }

@@ -1,0 +1,146 @@
+import { EmailError } from '../errors/email.error.js';
+import { loadPackage } from '../utils/load-package.util.js';
+import { BaseEmailBackend, type EmailBackendOptions } from './base-email.backend.js';
+import { EmailMessages } from './email.messages.js';
+import { providerText, sanitizedCause, secretForms } from './email.redact.js';
+import type { ValidatedEmail } from './email.validation.js';
+import { envelopeRecipients, formatMailbox } from './email.format.js';
+import { type FailureClass, classifyHttpStatus, classifyNetworkCode } from './http-status.util.js';
+import { composeMime, loadMailComposer, type MailComposerCtor } from './mime.composer.js';
+
+/** Mailgun's API regions. */
+export enum MailgunRegion {
+  /** `https://api.mailgun.net` */
+  US = 'us',
+  /** `https://api.eu.mailgun.net` */
+  EU = 'eu',
+}
+
+const REGION_URL: Record<MailgunRegion, string> = {
+  [MailgunRegion.US]: 'https://api.mailgun.net',
+  [MailgunRegion.EU]: 'https://api.eu.mailgun.net',
+};
+
+/** Options of {@link MailgunBackend}. */
+export interface MailgunOptions extends EmailBackendOptions {
+  /** API region; ignored when `url` is set. @default MailgunRegion.US */
+  region?: MailgunRegion;
+  /** API base URL (e.g. a local test server). @default the region's URL */
+  url?: string;
+  /** Request timeout, in ms. @default 10000 */
+  timeoutMs?: number;
+}
+
+interface MailgunMessages {
+  create(domain: string, data: Record<string, unknown>): Promise<{ id?: string; status?: number; message?: string }>;
+}
+type MailgunCtor = new (formData: unknown) => {
+  client(options: { username: string; key: string; url: string; timeout: number }): { messages: MailgunMessages };
+};
+interface MailgunFailure {
+  type?: string;
+  status?: number;
+  message?: string;
+  details?: string;
+}
+
+/** mailgun.js reports network failures as status 400 with the socket error code as message. */
+const NETWORK_CODE = /^E[A-Z_]+$/;
+
+/**
+ * Sends through the Mailgun Messages API with mailgun.js and form-data: tags become `o:tag`,
+ * metadata `v:` variables. Emails with inline images go as MIME (`messages.mime`) so `cid:` works.
+ */
+export class MailgunBackend extends BaseEmailBackend {
+  readonly kind = 'mailgun';
+  readonly #messages: MailgunMessages;
+  readonly #domain: string;
+  readonly #url: string;
+  readonly #secrets: string[];
+  #Composer?: MailComposerCtor;
+
+  constructor(apiKey: string, domain: string, options: MailgunOptions = {}) {
+    super(options, 'mailgun');
+    if (typeof apiKey !== 'string' || apiKey.trim().length === 0) {
+      throw this.configError('mailgun', 'an API key is required');
+    }
+    if (typeof domain !== 'string' || !/^[A-Za-z0-9.-]+$/.test(domain)) {
+      throw this.configError('mailgun', 'domain must be a host name');
+    }
+    const region = options.region ?? MailgunRegion.US;
+    if (!(region in REGION_URL)) throw this.configError('mailgun', 'region must be MailgunRegion.US or MailgunRegion.EU');
+    this.#url = options.url ?? REGION_URL[region];
+    this.#domain = domain;
+    this.#secrets = [...secretForms(apiKey, `api:${apiKey}`)];
+    const Mailgun = loadPackage<MailgunCtor>('mailgun.js', 'MailgunBackend');
+    const FormData = loadPackage<unknown>('form-data', 'MailgunBackend');
+    const client = new Mailgun(FormData).client({
+      username: 'api',
+      key: apiKey,
+      url: this.#url,
+      timeout: options.timeoutMs ?? 10_000,
+    });
+    this.#messages = client.messages;
+  }
+
+  /** A backend for `region` (the seed's `MailgunBackend::with_region`). */
+  static withRegion(apiKey: string, domain: string, region: MailgunRegion, options: MailgunOptions = {}): MailgunBackend {
+    return new MailgunBackend(apiKey, domain, { ...options, region });
+  }
+
+  protected async deliver(m: ValidatedEmail): Promise<string> {
+    const data: Record<string, unknown> = {};
+    if (m.tags.length) data['o:tag'] = m.tags;
+    for (const [k, v] of m.metadata) data[`v:${k}`] = v;
+    if (m.attachments.some((a) => a.inline)) {
+      this.#Composer ??= loadMailComposer('MailgunBackend (inline images)');
+      const { raw } = await composeMime(this.#Composer, m);
+      const result = await this.#messages.create(this.#domain, { to: envelopeRecipients(m), message: raw, ...data });
+      return result.id ?? '';
+    }
+    const result = await this.#messages.create(this.#domain, {
+      from: formatMailbox(m.from),
+      to: m.to.map((b) => formatMailbox(b)),
+      ...(m.cc.length ? { cc: m.cc.map((b) => formatMailbox(b)) } : {}),
+      ...(m.bcc.length ? { bcc: m.bcc.map((b) => formatMailbox(b)) } : {}),
+      subject: m.subject,
+      ...(m.text ? { text: m.text } : {}),
+      ...(m.html ? { html: m.html } : {}),
+      ...(m.replyTo ? { 'h:Reply-To': formatMailbox(m.replyTo) } : {}),
+      ...Object.fromEntries(m.headers.map((h) => [`h:${h.name}`, h.value])),
+      ...(m.attachments.length
+        ? {
+            attachment: m.attachments.map((a) => ({ filename: a.filename, data: a.content, contentType: a.contentType })),
+          }
+        : {}),
+      ...data,
+    });
+    return result.id ?? '';
+  }
+
+  protected override describe(): Record<string, unknown> {
+    return { url: this.#url, domain: this.#domain };
+  }
+
+  protected toEmailError(err: unknown): EmailError {
+    const e = (err ?? {}) as MailgunFailure;
+    const network = e.type === 'MailgunAPIError' && NETWORK_CODE.test(e.message ?? '');
+    let cls: FailureClass;
+    let status: number | undefined;
+    if (e.type === 'MailgunAPIError' && !network && typeof e.status === 'number') {
+      status = e.status;
+      cls = classifyHttpStatus(status);
+    } else {
+      cls = classifyNetworkCode(e.message ?? '', e.details);
+    }
+    const detail = providerText(e.details || e.message, this.#secrets);
+    return new EmailError(cls.code, EmailMessages.sendFailed('mailgun', cls.code, detail), {
+      backend: this.kind,
+      retryable: cls.retryable,
+      possiblyDelivered: cls.possiblyDelivered,
+      ...(status !== undefined ? { status } : {}),
+      ...(detail !== undefined ? { providerMessage: detail } : {}),
+      cause: sanitizedCause(err, this.#secrets),
+    });
+  }
+}

@@ -1,0 +1,23 @@
+import type MailComposerClass from 'nodemailer/lib/mail-composer';
+import { loadPackage } from '../utils/load-package.util.js';
+import { toNodemailerMessage } from './email.format.js';
+import type { ValidatedEmail } from './email.validation.js';
+
+/** @internal nodemailer's MailComposer class. */
+export type MailComposerCtor = typeof MailComposerClass;
+
+/** @internal Loads nodemailer's MailComposer, or throws `MissingDependencyError` naming nodemailer. */
+export function loadMailComposer(feature: string): MailComposerCtor {
+  loadPackage<unknown>('nodemailer', feature);
+  return loadPackage<MailComposerCtor>('nodemailer/lib/mail-composer', feature);
+}
+
+/** @internal The full RFC 5322 message as it would go over SMTP (MailComposer leaves Bcc out of the headers). */
+export async function composeMime(
+  Composer: MailComposerCtor,
+  message: ValidatedEmail,
+): Promise<{ raw: Buffer; messageId: string }> {
+  const node = new Composer(toNodemailerMessage(message) as ConstructorParameters<MailComposerCtor>[0]).compile();
+  const raw = await node.build();
+  return { raw, messageId: node.messageId() };
+}

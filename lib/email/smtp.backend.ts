@@ -1,0 +1,181 @@
+import type * as Nodemailer from 'nodemailer';
+import { EmailError, type EmailErrorCode } from '../errors/email.error.js';
+import { loadPackage } from '../utils/load-package.util.js';
+import { BaseEmailBackend, type EmailBackendOptions } from './base-email.backend.js';
+import { EmailMessages } from './email.messages.js';
+import { providerText, sanitizedCause, secretForms } from './email.redact.js';
+import type { ValidatedEmail } from './email.validation.js';
+import { toNodemailerMessage } from './email.format.js';
+
+/** How the SMTP connection is secured. */
+export type SmtpEncryption = 'none' | 'starttls' | 'tls';
+
+/** Configuration of {@link SmtpBackend}. */
+export interface SmtpConfig extends EmailBackendOptions {
+  /** Server address; prefer an IP or a name your resolver knows (nodemailer resolves names itself). */
+  host: string;
+  /** Server port, e.g. 587 for STARTTLS or 465 for implicit TLS. */
+  port: number;
+  /** `tls`: implicit TLS; `starttls`: the upgrade is required (a server without it fails); `none`: plain text. */
+  encryption: SmtpEncryption;
+  /** Credentials for SMTP AUTH (PLAIN or LOGIN). */
+  auth?: { username: string; password: string };
+  /** Connection, greeting and socket timeout, in ms. @default 10000 */
+  timeoutMs?: number;
+  /** Most pooled connections. @default 5 */
+  poolSize?: number;
+  /** TLS settings; certificates are verified unless `rejectUnauthorized` is false (which logs a warning). */
+  tls?: {
+    /** Trusted CA certificates (PEM), e.g. to pin a private CA or a self-signed certificate. */
+    ca?: string | Buffer | (string | Buffer)[];
+    /** Verify the server certificate. @default true */
+    rejectUnauthorized?: boolean;
+    /** Name to check the certificate against (SNI), when `host` is an IP. */
+    servername?: string;
+  };
+}
+
+type NodemailerModule = typeof Nodemailer;
+type PoolTransport = ReturnType<NodemailerModule['createTransport']>;
+
+interface SmtpFailure {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  command?: string;
+  message?: string;
+}
+
+const TRANSIENT_SOCKET = /ECONNREFUSED|ECONNRESET|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN/;
+const CERTIFICATE = /certificate|CERT_|self[- ]signed|altname|unable to verify/i;
+
+/**
+ * Sends over SMTP through nodemailer's pooled transport: connections are reused across sends and
+ * closed by `close()`. Bcc recipients go in the envelope only.
+ */
+export class SmtpBackend extends BaseEmailBackend {
+  readonly kind = 'smtp';
+  readonly #transport: PoolTransport;
+  readonly #secrets: string[];
+  readonly #summary: Record<string, unknown>;
+
+  constructor(config: SmtpConfig) {
+    super(config, 'smtp');
+    const fail = (why: string) => this.configError('smtp', why);
+    if (!config || typeof config.host !== 'string' || config.host.length === 0) throw fail('host is required');
+    if (!Number.isInteger(config.port) || config.port < 1 || config.port > 65535) throw fail('port must be 1-65535');
+    if (!['none', 'starttls', 'tls'].includes(config.encryption)) {
+      throw fail('encryption must be "none", "starttls" or "tls"');
+    }
+    const timeoutMs = config.timeoutMs ?? 10_000;
+    const poolSize = config.poolSize ?? 5;
+    if (!(timeoutMs > 0)) throw fail('timeoutMs must be positive');
+    if (!Number.isInteger(poolSize) || poolSize < 1) throw fail('poolSize must be a positive whole number');
+    const auth = config.auth;
+    if (auth && (typeof auth.username !== 'string' || typeof auth.password !== 'string')) {
+      throw fail('auth needs a username and a password');
+    }
+    const rejectUnauthorized = config.tls?.rejectUnauthorized ?? true;
+    if (!rejectUnauthorized && config.encryption !== 'none') {
+      this.logger.warn('TLS certificate verification is OFF (tls.rejectUnauthorized: false): the connection can be intercepted');
+    }
+    this.#secrets = auth
+      ? secretForms(auth.password, `\u0000${auth.username}\u0000${auth.password}`)
+      : [];
+    this.#summary = { host: config.host, port: config.port, encryption: config.encryption, poolSize, timeoutMs };
+
+    const nodemailer = loadPackage<NodemailerModule>('nodemailer', 'SmtpBackend');
+    this.#transport = nodemailer.createTransport({
+      pool: true,
+      host: config.host,
+      port: config.port,
+      secure: config.encryption === 'tls',
+      requireTLS: config.encryption === 'starttls',
+      ignoreTLS: config.encryption === 'none',
+      ...(auth ? { auth: { user: auth.username, pass: auth.password } } : {}),
+      maxConnections: poolSize,
+      maxMessages: Infinity,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
+      tls: {
+        rejectUnauthorized,
+        ...(config.tls?.ca !== undefined ? { ca: config.tls.ca } : {}),
+        ...(config.tls?.servername !== undefined ? { servername: config.tls.servername } : {}),
+      },
+      logger: false,
+      debug: false,
+      disableFileAccess: true,
+      disableUrlAccess: true,
+    } as Parameters<NodemailerModule['createTransport']>[0]);
+  }
+
+  /** Opens a connection and authenticates; rejects with `EmailError` when the server or credentials are wrong. */
+  async verify(): Promise<true> {
+    try {
+      await this.#transport.verify();
+      return true;
+    } catch (err) {
+      throw this.toEmailError(err);
+    }
+  }
+
+  protected async deliver(message: ValidatedEmail): Promise<string> {
+    const info = (await this.#transport.sendMail(toNodemailerMessage(message))) as { messageId?: string };
+    return info.messageId ?? '';
+  }
+
+  protected override async closeResources(): Promise<void> {
+    this.#transport.close();
+  }
+
+  protected override describe(): Record<string, unknown> {
+    return this.#summary;
+  }
+
+  protected toEmailError(err: unknown): EmailError {
+    const e = (err ?? {}) as SmtpFailure & { rejectedErrors?: SmtpFailure[] };
+    const first = e.rejectedErrors?.[0];
+    const status = e.responseCode ?? first?.responseCode;
+    const text = `${e.message ?? ''} ${e.response ?? ''}`;
+    let code: EmailErrorCode = 'provider';
+    let retryable = false;
+    let possiblyDelivered = false;
+    if (e.code === 'ETLS' || e.code === 'EREQUIRETLS' || CERTIFICATE.test(text)) {
+      // No TLS upgrade or an untrusted certificate: a setup problem that retrying cannot fix.
+      code = 'connection';
+    } else if (e.code === 'EAUTH' || e.code === 'ENOAUTH' || status === 535 || status === 534 || status === 530) {
+      code = 'authentication';
+      retryable = status === 454;
+    } else if (e.code === 'ETIMEDOUT') {
+      code = 'timeout';
+      // A connect or greeting timeout happens before any mail data was sent; any later one may follow DATA.
+      if (/greeting never received|connection timeout/i.test(text)) retryable = true;
+      else possiblyDelivered = true;
+    } else if (status === 421) {
+      code = 'connection';
+      retryable = true;
+    } else if (status !== undefined && status >= 400 && status < 500) {
+      code = status === 452 || status === 451 ? 'rate_limited' : 'provider';
+      retryable = true;
+    } else if (status !== undefined && status >= 500) {
+      code = 'rejected';
+    } else if (TRANSIENT_SOCKET.test(text) || e.code === 'ECONNECTION' || e.code === 'EMAXLIMIT') {
+      code = 'connection';
+      retryable = true;
+    } else if (e.code === 'ESOCKET' || e.code === 'EDNS' || e.code === 'EPROXY') {
+      code = 'connection';
+    } else if (e.code === 'EENVELOPE') {
+      code = 'rejected';
+    }
+    const detail = providerText(e.response ?? first?.response ?? e.message, this.#secrets, 300);
+    return new EmailError(code, EmailMessages.sendFailed('smtp', code, detail), {
+      backend: this.kind,
+      retryable,
+      possiblyDelivered,
+      ...(status !== undefined ? { status } : {}),
+      ...(detail !== undefined ? { providerMessage: detail } : {}),
+      cause: sanitizedCause(err, this.#secrets),
+    });
+  }
+}
