@@ -2,6 +2,8 @@
 export declare function assertRedisInstalled(): void;
 /** Sends one inline command and resolves the first reply line, or rejects after `timeoutMs`. */
 export declare function rawCommand(port: number, command: string, timeoutMs?: number): Promise<string>;
+/** Sends one inline command whose reply is a bulk string (INFO, CLUSTER NODES) and resolves its text. */
+export declare function rawBulk(port: number, command: string, timeoutMs?: number): Promise<string>;
 /** A private `redis-server` on 127.0.0.1 that keeps nothing on disk. */
 export declare class RedisProcess {
     readonly port: number;
@@ -17,6 +19,10 @@ export declare class RedisProcess {
     start(): Promise<void>;
     /** Stops the server (SIGKILL: as sudden as a crash) and waits for the port to close. */
     stop(): Promise<void>;
+    /** Freezes the server (SIGSTOP): it keeps its sockets open and answers nothing, like a hung host. */
+    pause(): void;
+    /** Thaws a server frozen by `pause()` (SIGCONT). */
+    resume(): void;
     /** Stops the server and removes its directory. */
     destroy(): Promise<void>;
 }
@@ -24,7 +30,11 @@ export declare class RedisProcess {
 export declare class RedisClusterProcess {
     readonly nodes: RedisProcess[];
     private constructor();
-    static start(masters?: number, replicas?: number): Promise<RedisClusterProcess>;
+    /**
+     * Starts `masters * (1 + replicas)` nodes and joins them. `nodeTimeoutMs` is how long a silent
+     * master stays trusted before its replica takes over.
+     */
+    static start(masters?: number, replicas?: number, nodeTimeoutMs?: number): Promise<RedisClusterProcess>;
     /** `host:port,host:port,...` as REDIS_CLUSTER_NODES expects it. */
     get spec(): string;
     destroy(): Promise<void>;

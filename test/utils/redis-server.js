@@ -36,6 +36,31 @@ export function rawCommand(port, command, timeoutMs = 500) {
     });
   });
 }
+/** Sends one inline command whose reply is a bulk string (INFO, CLUSTER NODES) and resolves its text. */
+export function rawBulk(port, command, timeoutMs = 1000) {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let data = Buffer.alloc(0);
+    const done = (err, text) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(text);
+    };
+    const timer = setTimeout(() => done(new Error(`no answer from 127.0.0.1:${port}`)), timeoutMs);
+    socket.on('error', done);
+    socket.on('connect', () => socket.write(`${command}\r\n`));
+    socket.on('data', (chunk) => {
+      data = Buffer.concat([data, chunk]);
+      const eol = data.indexOf('\r\n');
+      if (eol < 0) return;
+      const head = data.subarray(0, eol).toString();
+      if (!head.startsWith('$')) return done(new Error(`unexpected reply ${head}`));
+      const length = Number(head.slice(1));
+      if (data.length >= eol + 2 + length) done(undefined, data.subarray(eol + 2, eol + 2 + length).toString());
+    });
+  });
+}
 async function waitFor(check, what, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -99,11 +124,19 @@ export class RedisProcess {
   /** Stops the server (SIGKILL: as sudden as a crash) and waits for the port to close. */
   async stop() {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
     this.child = undefined;
+  }
+  /** Freezes the server (SIGSTOP): it keeps its sockets open and answers nothing, like a hung host. */
+  pause() {
+    this.child?.kill('SIGSTOP');
+  }
+  /** Thaws a server frozen by `pause()` (SIGCONT). */
+  resume() {
+    this.child?.kill('SIGCONT');
   }
   /** Stops the server and removes its directory. */
   async destroy() {
@@ -117,7 +150,11 @@ export class RedisClusterProcess {
   constructor(nodes) {
     this.nodes = nodes;
   }
-  static async start(masters = 3, replicas = 0) {
+  /**
+   * Starts `masters * (1 + replicas)` nodes and joins them. `nodeTimeoutMs` is how long a silent
+   * master stays trusted before its replica takes over.
+   */
+  static async start(masters = 3, replicas = 0, nodeTimeoutMs = 2000) {
     assertRedisInstalled();
     const count = masters * (1 + replicas);
     const nodes = await Promise.all(
@@ -128,7 +165,7 @@ export class RedisClusterProcess {
           '--cluster-config-file',
           'nodes.conf',
           '--cluster-node-timeout',
-          '2000',
+          String(nodeTimeoutMs),
         ]),
       ),
     );
@@ -153,6 +190,18 @@ export class RedisClusterProcess {
       'the Redis Cluster to be ready',
       20_000,
     );
+    if (replicas > 0) {
+      // A replica that never finished its first sync would refuse to take over from its master.
+      await waitFor(
+        async () => {
+          const infos = await Promise.all(nodes.map((n) => rawBulk(n.port, 'INFO replication')));
+          const synced = infos.filter((i) => i.includes('master_link_status:up')).length;
+          return synced === masters * replicas;
+        },
+        'the replicas to finish their first sync',
+        20_000,
+      );
+    }
     return cluster;
   }
   /** `host:port,host:port,...` as REDIS_CLUSTER_NODES expects it. */

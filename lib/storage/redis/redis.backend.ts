@@ -6,6 +6,7 @@ import type { Backend } from '../backend.interface.js';
 import { BaseBackend } from '../base.backend.js';
 import { assertDelta, assertKey, assertTtl } from '../storage.validation.js';
 import { decodeValue, encodeValue } from '../value.codec.js';
+import { guardClusterDeadlines } from './redis.deadline.js';
 import { redact, toBackendError } from './redis.errors.js';
 import { INCREMENT_COMMAND, INCREMENT_SCRIPT } from './redis.scripts.js';
 import type { RedisBackendOptions, RedisClient, RedisTarget } from './redis.types.js';
@@ -99,7 +100,12 @@ export class RedisBackend extends BaseBackend {
   readonly #view: boolean;
   #failures?: ReturnType<typeof failures>;
 
-  /** Wraps an existing ioredis client; `close()` leaves it open. */
+  /**
+   * Wraps an existing ioredis client; `close()` leaves it open. The client keeps its own options:
+   * give it `commandTimeout`, `maxRetriesPerRequest: 0` and `autoResendUnfulfilledCommands: false`
+   * (what {@link RedisBackend.create} uses), or ioredis may hold calls past `commandTimeoutMs` and
+   * send a timed-out command again after a reconnection.
+   */
   constructor(client: RedisClient, options: RedisBackendOptions = {}, internal?: { conn: Connection }) {
     super();
     const prefix = options.keyPrefix ?? 'nb:';
@@ -156,9 +162,17 @@ export class RedisBackend extends BaseBackend {
         lazyConnect: true,
         enableAutoPipelining: true,
         clusterRetryStrategy: (times: number) => Math.min(100 * times, 2000),
+        // A command in flight when its node's connection dropped may already have run: fail it
+        // rather than send it again (an increment would count twice).
+        retryDelayOnFailover: 0,
+        // Re-read the slot map regularly, so a master that hangs without closing its socket is
+        // replaced once the Cluster has promoted its replica.
+        slotsRefreshInterval: 2000,
+        slotsRefreshTimeout: Math.min(timeout, 1000),
         ...rest,
         redisOptions: { ...nodeDefaults, ...redisOptions },
       });
+      guardClusterDeadlines(client as Cluster, timeout);
     } else {
       client = new ioredis.Redis({ ...defaults, ...(target as RedisOptions), lazyConnect: true });
     }
