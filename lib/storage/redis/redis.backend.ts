@@ -8,6 +8,7 @@ import { assertDelta, assertKey, assertTtl } from '../storage.validation.js';
 import { decodeValue, encodeValue } from '../value.codec.js';
 import { guardClusterDeadlines } from './redis.deadline.js';
 import { redact, toBackendError } from './redis.errors.js';
+import { mayBeMisrouted, UnpipelinedCommands } from './redis.hash-tag.js';
 import { INCREMENT_COMMAND, INCREMENT_SCRIPT } from './redis.scripts.js';
 import type { RedisBackendOptions, RedisClient, RedisTarget } from './redis.types.js';
 
@@ -32,6 +33,8 @@ interface Connection {
   closed: boolean;
   /** Last connection error seen on a client we own (redacted), to explain an outage. */
   lastError?: string;
+  /** On a Cluster: the path for keys ioredis would route to the wrong slot. */
+  unpipelined?: UnpipelinedCommands;
 }
 
 const toVoid = (): void => undefined;
@@ -125,6 +128,9 @@ export class RedisBackend extends BaseBackend {
       pending: 0,
       closed: false,
     };
+    if ((client as { isCluster?: boolean }).isCluster === true) {
+      conn.unpipelined = new UnpipelinedCommands(client as Cluster, loadPackage<IoRedisModule>('ioredis', 'RedisBackend'));
+    }
     if (typeof conn.client[INCREMENT_COMMAND] !== 'function') {
       client.defineCommand(INCREMENT_COMMAND, { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
     }
@@ -225,7 +231,14 @@ export class RedisBackend extends BaseBackend {
     }
     const client = this.#client();
     if (client === undefined) return this.#afterReconnect(() => this.set(key, value, ttlMs));
-    const sent = ttlMs == null ? client.set(this.#prefix + key, raw) : client.set(this.#prefix + key, raw, 'PX', ttlMs);
+    const full = this.#prefix + key;
+    const rare = this.#unpipelined(full);
+    const args: (string | number)[] = ttlMs == null ? [raw] : [raw, 'PX', ttlMs];
+    const sent = rare
+      ? rare.set(full, ...args)
+      : ttlMs == null
+        ? client.set(full, raw)
+        : client.set(full, raw, 'PX', ttlMs);
     return sent.then(toVoid, this.#fail.set);
   }
 
@@ -237,7 +250,9 @@ export class RedisBackend extends BaseBackend {
     }
     const client = this.#client();
     if (client === undefined) return this.#afterReconnect(() => this.get<V>(key));
-    return client.get(this.#prefix + key).then(decodeOrUndefined, this.#fail.get) as Promise<V | undefined>;
+    const full = this.#prefix + key;
+    const sent = (this.#unpipelined(full) ?? client).get(full);
+    return sent.then(decodeOrUndefined, this.#fail.get) as Promise<V | undefined>;
   }
 
   delete(key: string): Promise<boolean> {
@@ -248,7 +263,8 @@ export class RedisBackend extends BaseBackend {
     }
     const client = this.#client();
     if (client === undefined) return this.#afterReconnect(() => this.delete(key));
-    return client.del(this.#prefix + key).then(positive, this.#fail.delete);
+    const full = this.#prefix + key;
+    return (this.#unpipelined(full) ?? client).del(full).then(positive, this.#fail.delete);
   }
 
   exists(key: string): Promise<boolean> {
@@ -259,7 +275,8 @@ export class RedisBackend extends BaseBackend {
     }
     const client = this.#client();
     if (client === undefined) return this.#afterReconnect(() => this.exists(key));
-    return client.exists(this.#prefix + key).then(positive, this.#fail.exists);
+    const full = this.#prefix + key;
+    return (this.#unpipelined(full) ?? client).exists(full).then(positive, this.#fail.exists);
   }
 
   override increment(key: string, ttlMs?: number | null): Promise<number> {
@@ -276,7 +293,10 @@ export class RedisBackend extends BaseBackend {
     }
     const client = this.#client();
     if (client === undefined) return this.#afterReconnect(() => this.incrementBy(key, delta, ttlMs));
-    return client[INCREMENT_COMMAND](this.#prefix + key, delta, ttlMs ?? 0).then(undefined, this.#fail.increment);
+    const full = this.#prefix + key;
+    const rare = this.#unpipelined(full);
+    const sent = rare ? rare.incrementBy(full, delta, ttlMs ?? 0) : client[INCREMENT_COMMAND](full, delta, ttlMs ?? 0);
+    return sent.then(undefined, this.#fail.increment);
   }
 
   ttl(key: string): Promise<number | null | undefined> {
@@ -287,7 +307,8 @@ export class RedisBackend extends BaseBackend {
     }
     const client = this.#client();
     if (client === undefined) return this.#afterReconnect(() => this.ttl(key));
-    return client.pttl(this.#prefix + key).then(fromPttl, this.#fail.ttl);
+    const full = this.#prefix + key;
+    return (this.#unpipelined(full) ?? client).pttl(full).then(fromPttl, this.#fail.ttl);
   }
 
   setIfAbsent<V>(key: string, value: V, ttlMs?: number | null): Promise<boolean> {
@@ -301,10 +322,13 @@ export class RedisBackend extends BaseBackend {
     }
     const client = this.#client();
     if (client === undefined) return this.#afterReconnect(() => this.setIfAbsent(key, value, ttlMs));
-    const sent =
-      ttlMs == null
-        ? client.set(this.#prefix + key, raw, 'NX')
-        : client.set(this.#prefix + key, raw, 'PX', ttlMs, 'NX');
+    const full = this.#prefix + key;
+    const rare = this.#unpipelined(full);
+    const sent = rare
+      ? rare.set(full, ...(ttlMs == null ? [raw, 'NX'] : [raw, 'PX', ttlMs, 'NX']))
+      : ttlMs == null
+        ? client.set(full, raw, 'NX')
+        : client.set(full, raw, 'PX', ttlMs, 'NX');
     return sent.then(isOk, this.#fail.setIfAbsent);
   }
 
@@ -389,6 +413,12 @@ export class RedisBackend extends BaseBackend {
 
   get #fail(): ReturnType<typeof failures> {
     return (this.#failures ??= failures(this.#conn));
+  }
+
+  /** The one-by-one path when `full` is a key ioredis would send to the wrong Cluster master. */
+  #unpipelined(full: string): UnpipelinedCommands | undefined {
+    const rare = this.#conn.unpipelined;
+    return rare !== undefined && mayBeMisrouted(full) ? rare : undefined;
   }
 
   /** The client when it is connected, else undefined. */
