@@ -196,13 +196,13 @@ export class CacheInterceptor implements NestInterceptor {
     }
     let plan = byHandler.get(handler);
     if (plan === undefined) {
-      plan = this.buildPlan(cls, handler);
+      plan = this.buildPlan(cls, handler as (...args: any[]) => any);
       byHandler.set(handler, plan);
     }
     return plan;
   }
 
-  private buildPlan(cls: Type, handler: (...args: any[]) => unknown): RoutePlan {
+  private buildPlan(cls: Type, handler: (...args: any[]) => any): RoutePlan {
     const code = Reflect.getMetadata(HTTP_CODE_METADATA, handler) as number | undefined;
     if (code !== undefined && code !== 200) return NEVER;
     if (Reflect.getMetadata(REDIRECT_METADATA, handler) !== undefined) return NEVER;

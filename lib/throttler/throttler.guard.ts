@@ -159,13 +159,13 @@ export class ThrottlerGuard implements CanActivate {
     }
     let plan = byHandler.get(handler);
     if (plan === undefined) {
-      plan = this.buildPlan(cls, handler);
+      plan = this.buildPlan(cls, handler as (...args: any[]) => any);
       byHandler.set(handler, plan);
     }
     return plan;
   }
 
-  private buildPlan(cls: Type, handler: (...args: any[]) => unknown): RoutePlan {
+  private buildPlan(cls: Type, handler: (...args: any[]) => any): RoutePlan {
     const skip = this.reflector.getAllAndOverride<boolean | undefined>(SKIP_THROTTLE_METADATA, [handler, cls]);
     if (skip === true) return SKIP;
     const onHandler = this.reflector.get<ThrottleMetadata | undefined>(THROTTLE_METADATA, handler);
