@@ -65,7 +65,12 @@ export class CacheInterceptor implements NestInterceptor {
     let pending = flights.get(key);
     if (pending !== undefined) return this.join(pending, res, next);
     const stored = await this.cache.readEntry(key);
-    if (stored !== undefined) return of(serve(res, stored, 'HIT'));
+    if (typeof stored === 'string') return of(serve(res, stored, 'HIT'));
+    if (stored === null) {
+      // The backend failed or is slow: answer as if uncached, without storing anything.
+      setResponseHeader(res, 'X-Cache', 'MISS');
+      return next.handle();
+    }
     // Checked again: another request may have become the leader while this one was reading.
     pending = flights.get(key);
     if (pending !== undefined) return this.join(pending, res, next);

@@ -78,8 +78,11 @@ export class CacheService {
     return run;
   }
 
-  /** @internal Reads an interceptor entry; `undefined` on a miss, a failure or past `timeoutMs`. */
-  async readEntry(key: string): Promise<string | undefined> {
+  /**
+   * @internal Reads an interceptor entry: the entry, `undefined` on a miss, or `null` when the
+   * backend failed or did not answer within `timeoutMs` (logged once per outage).
+   */
+  async readEntry(key: string): Promise<string | undefined | null> {
     try {
       const read = await withTimeout(this.backend.get<string>(storageKey(key)), this.timeoutMs, TIMED_OUT);
       if (read === TIMED_OUT) throw new Error(`no answer within ${this.timeoutMs} ms`);
@@ -87,7 +90,7 @@ export class CacheService {
       return typeof read === 'string' ? read : undefined;
     } catch (err) {
       this.outage.failed(err);
-      return undefined;
+      return null;
     }
   }
 
