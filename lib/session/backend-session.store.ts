@@ -75,7 +75,7 @@ export class BackendSessionStore extends EventEmitter {
   }
 
   /** Reads a session; `null` when missing, expired or holding unsafe keys (then it is deleted). */
-  get(sid: string, callback?: Callback<StoredSession | null>): Promise<StoredSession | null> | void {
+  get(sid: string, callback?: Callback<any>): Promise<StoredSession | null> | void {
     return settle(this.read(sid), callback);
   }
 
@@ -116,7 +116,7 @@ export class BackendSessionStore extends EventEmitter {
   }
 
   /** Every live session, by id. */
-  all(callback?: Callback<Record<string, StoredSession>>): Promise<Record<string, StoredSession>> | void {
+  all(callback?: Callback<any>): Promise<Record<string, StoredSession>> | void {
     return settle(this.readAll(), callback);
   }
 

@@ -1,6 +1,6 @@
 /** The session object as the stores of express-session and @fastify/session receive it. */
 export interface StoredSession {
-  cookie?: { expires?: Date | string | null; originalMaxAge?: number | null; [key: string]: unknown };
+  cookie?: { expires?: Date | string | null; originalMaxAge?: number | null };
   [key: string]: any;
 }
 

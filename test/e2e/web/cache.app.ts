@@ -38,7 +38,7 @@ export class Calls {
 /** Caches per user (the `x-user` header) when the request carries credentials: the `trackBy` hook. */
 @Injectable()
 export class PerUserCacheInterceptor extends CacheInterceptor {
-  protected override trackBy(context: ExecutionContext): string | undefined {
+  protected override trackBy(context: ExecutionContext): string | undefined | Promise<string | undefined> {
     const req = context.switchToHttp().getRequest();
     const user = req.headers['x-user'];
     if (typeof user !== 'string') return super.trackBy(context);
