@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-sample/**', 'node_modules/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'dist-sample/**', 'node_modules/**', 'coverage/**', '.bench-dist/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

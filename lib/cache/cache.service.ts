@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Backend } from '../storage/index.js';
 import { hashKey } from '../utils/hash.util.js';
-import { OutageReporter, withTimeout } from '../utils/outage.util.js';
+import { Deadline, OutageReporter } from '../utils/outage.util.js';
 import { assertCacheTtl } from './cache-config.error.js';
 import type { CacheModuleOptions } from './cache-options.interface.js';
 
@@ -24,11 +24,13 @@ export class CacheService {
   private readonly backend: Backend;
   private readonly wraps = new Map<string, Promise<unknown>>();
   private readonly outage = new OutageReporter(new Logger('CacheService'), 'Cache');
+  private readonly deadline: Deadline<typeof TIMED_OUT>;
 
   constructor(backend: Backend, options: CacheModuleOptions = {}) {
     this.defaultTtlMs = assertCacheTtl(options.ttlMs ?? 5000, 'cache.ttlMs');
     this.timeoutMs = assertCacheTtl(options.timeoutMs ?? 250, 'cache.timeoutMs');
     this.backend = backend.namespace(options.namespace ?? 'cache:');
+    this.deadline = new Deadline(this.timeoutMs, TIMED_OUT);
   }
 
   /** The cached value of `key`, or `undefined`. */
@@ -59,7 +61,7 @@ export class CacheService {
     const run = (async () => {
       let cached: T | undefined;
       try {
-        const read = await withTimeout(this.backend.get<T>(k), this.timeoutMs, TIMED_OUT);
+        const read = await this.deadline.race(this.backend.get<T>(k));
         if (read === TIMED_OUT) throw new Error(`no answer within ${this.timeoutMs} ms`);
         cached = read;
         this.outage.ok();
@@ -84,7 +86,7 @@ export class CacheService {
    */
   async readEntry(key: string): Promise<string | undefined | null> {
     try {
-      const read = await withTimeout(this.backend.get<string>(storageKey(key)), this.timeoutMs, TIMED_OUT);
+      const read = await this.deadline.race(this.backend.get<string>(storageKey(key)));
       if (read === TIMED_OUT) throw new Error(`no answer within ${this.timeoutMs} ms`);
       this.outage.ok();
       return typeof read === 'string' ? read : undefined;
@@ -101,12 +103,8 @@ export class CacheService {
 
   private async write(storageKey: string, value: unknown, ttlMs: number): Promise<void> {
     try {
-      const done = await withTimeout(
-        this.backend.set(storageKey, value, ttlMs).then(() => true),
-        this.timeoutMs,
-        false,
-      );
-      if (done) this.outage.ok();
+      const done = await this.deadline.race(this.backend.set(storageKey, value, ttlMs).then(() => true));
+      if (done === true) this.outage.ok();
       else this.outage.failed(new Error(`write not acknowledged within ${this.timeoutMs} ms`));
     } catch (err) {
       this.outage.failed(err);

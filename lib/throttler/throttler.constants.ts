@@ -10,4 +10,6 @@ export interface ThrottleSettings {
   onBackendError: 'allow' | 'deny';
   tracker?: ThrottleModuleOptions['tracker'];
   ipv6Subnet: number;
+  /** Whether the guard is also the app-wide `APP_GUARD`. */
+  global: boolean;
 }

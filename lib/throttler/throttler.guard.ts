@@ -30,7 +30,7 @@ interface RoutePlan {
 
 const SKIP: RoutePlan = { limits: [] };
 const COUNTED = Symbol('nestjs-backends:throttled');
-const DEFAULT_SETTINGS: ThrottleSettings = { defaultLimits: [], onBackendError: 'allow', ipv6Subnet: 64 };
+const DEFAULT_SETTINGS: ThrottleSettings = { defaultLimits: [], onBackendError: 'allow', ipv6Subnet: 64, global: false };
 
 /**
  * Limits requests per client with the shared backend: `X-RateLimit-*` headers on every throttled
@@ -60,10 +60,12 @@ export class ThrottlerGuard implements CanActivate {
     const pair = this.getRequestResponse(context);
     if (pair === undefined) return true;
     const { req, res } = pair;
-    // A route under both the global guard and @UseGuards(ThrottlerGuard) is counted once.
-    const marks = req as Record<symbol, unknown>;
-    if (marks[COUNTED] === true) return true;
-    marks[COUNTED] = true;
+    if (this.settings.global) {
+      // A route under both the global guard and @UseGuards(ThrottlerGuard) is counted once.
+      const marks = req as Record<symbol, unknown>;
+      if (marks[COUNTED] === true) return true;
+      marks[COUNTED] = true;
+    }
     const skip = this.shouldSkip(context, req);
     if (skip === true || (skip !== false && (await skip))) return true;
     const trackerOrPromise = this.getTracker(context, req);

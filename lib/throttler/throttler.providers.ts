@@ -28,6 +28,7 @@ export function resolveThrottleSettings(options: ThrottleModuleOptions = {}): Th
     onBackendError,
     tracker: options.tracker,
     ipv6Subnet,
+    global: options.global === true,
   };
 }
 

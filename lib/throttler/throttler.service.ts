@@ -27,6 +27,8 @@ export interface ThrottlerOptions {
 }
 
 const MAX_CACHED_RATES = 1000;
+/** Hashes of recent keys are kept so a busy client is not hashed again on every hit. */
+const MAX_CACHED_HASHES = 10_000;
 
 /**
  * Counts hits per key on the shared backend with one `increment` per hit, e.g. to limit login
@@ -38,6 +40,7 @@ export class Throttler {
   readonly algorithm: ThrottleAlgorithm;
   private readonly backend: Backend;
   private readonly rates = new Map<string, Rate>();
+  private readonly hashes = new Map<string, KeyHash>();
 
   constructor(backend: Backend, options: ThrottlerOptions = {}) {
     const algorithm = options.algorithm ?? 'fixed-window';
@@ -65,14 +68,13 @@ export class Throttler {
   /** Forgets the hits of `key` for `rate` (e.g. after a successful login). */
   async reset(key: string, rate: RateInput): Promise<void> {
     const parsed = this.rateOf(rate);
-    const w = window(key, parsed.ttlMs, Date.now());
+    const w = window(this.hashOf(key), parsed.ttlMs, Date.now());
     await this.backend.deleteMany([`${w.hash}:${w.index.toString(36)}`, `${w.hash}:${(w.index - 1).toString(36)}`]);
   }
 
   /** @internal One hit with an already parsed rate (the guard's path). */
   take(key: string, rate: Rate): Promise<ThrottleResult> {
-    const now = Date.now();
-    const w = window(key, rate.ttlMs, now);
+    const w = window(this.hashOf(key), rate.ttlMs, Date.now());
     const current = `${w.hash}:${w.index.toString(36)}`;
     if (this.algorithm === 'fixed-window') {
       return this.backend.increment(current, w.resetMs).then((count) => fixedResult(rate.limit, count, w.resetMs));
@@ -82,6 +84,17 @@ export class Throttler {
     return Promise.all([this.backend.increment(current, w.resetMs + rate.ttlMs), this.backend.get<number>(previous)]).then(
       ([count, prev]) => slidingResult(rate, count, typeof prev === 'number' ? prev : 0, w.resetMs),
     );
+  }
+
+  private hashOf(key: string): KeyHash {
+    let h = this.hashes.get(key);
+    if (h === undefined) {
+      const digest = createHash('sha256').update(key).digest();
+      h = { text: digest.toString('base64url'), bits: digest.readUInt32BE(0) };
+      if (this.hashes.size >= MAX_CACHED_HASHES) this.hashes.clear();
+      this.hashes.set(key, h);
+    }
+    return h;
   }
 
   private rateOf(rate: RateInput): Rate {
@@ -95,6 +108,12 @@ export class Throttler {
   }
 }
 
+/** SHA-256 of a key: its base64url text and its first 32 bits (the window offset). */
+interface KeyHash {
+  text: string;
+  bits: number;
+}
+
 interface Window {
   hash: string;
   index: number;
@@ -105,12 +124,10 @@ interface Window {
  * The window of `key` at `now`. Windows are aligned to the clock plus a per-key offset taken from
  * the hash, so the reset time is known without a second call and keys do not all reset together.
  */
-function window(key: string, ttlMs: number, now: number): Window {
-  const digest = createHash('sha256').update(key).digest();
-  const offset = digest.readUInt32BE(0) % ttlMs;
-  const shifted = now + offset;
+function window(hash: KeyHash, ttlMs: number, now: number): Window {
+  const shifted = now + (hash.bits % ttlMs);
   const index = Math.floor(shifted / ttlMs);
-  return { hash: digest.toString('base64url'), index, resetMs: (index + 1) * ttlMs - shifted };
+  return { hash: hash.text, index, resetMs: (index + 1) * ttlMs - shifted };
 }
 
 function fixedResult(limit: number, count: number, resetMs: number): ThrottleResult {
