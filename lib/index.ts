@@ -33,6 +33,7 @@ export {
   type EmailBackendOptions,
   MemoryEmailBackend,
   type MemoryEmailBackendOptions,
+  type SentRecord,
   ConsoleEmailBackend,
   type ConsoleEmailBackendOptions,
   SmtpBackend,
