@@ -1,14 +1,22 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { EMAIL_BACKEND, STORAGE_BACKEND } from './backends.constants.js';
 import { BackendsLifecycle, OWNED_EMAIL, OWNED_STORAGE } from './backends.lifecycle.js';
 import type { BackendsModuleOptions } from './backends-options.interface.js';
 import {
+  BACKENDS_ASYNC_OPTIONS_TYPE,
   BACKENDS_MODULE_OPTIONS,
-  type BACKENDS_OPTIONS_TYPE,
+  BACKENDS_OPTIONS_TYPE,
   ConfigurableBackendsModule,
 } from './backends.module-definition.js';
+import { CACHE_EXPORTS, createCacheProviders } from './cache/index.js';
 import { createEmailBackend, type OwnedEmailBackend } from './email/index.js';
+import { createSessionProviders, SESSION_EXPORTS } from './session/index.js';
 import { type Backend, createStorageBackend, type OwnedBackend } from './storage/index.js';
+import { createThrottleProviders, THROTTLE_EXPORTS, ThrottlerGuard } from './throttler/index.js';
+
+/** A guard that lets everything through: `APP_GUARD` of `forRootAsync` when throttling is not global. */
+const PASS_GUARD = { canActivate: () => true };
 
 /**
  * Registers the shared storage backend (`STORAGE_BACKEND`), the email backend (`EMAIL_BACKEND`) and
@@ -38,12 +46,31 @@ import { type Backend, createStorageBackend, type OwnedBackend } from './storage
       useFactory: (owned: OwnedEmailBackend) => owned.backend,
     },
     BackendsLifecycle,
+    ...createThrottleProviders(),
+    ...createCacheProviders(),
+    ...createSessionProviders(),
   ],
-  exports: [STORAGE_BACKEND, EMAIL_BACKEND],
+  exports: [STORAGE_BACKEND, EMAIL_BACKEND, ...THROTTLE_EXPORTS, ...CACHE_EXPORTS, ...SESSION_EXPORTS],
 })
 export class BackendsModule extends ConfigurableBackendsModule {
-  /** Registers the module with `options` (all optional: memory storage by default). */
+  /** Like the generated `forRoot` (all options optional), plus `APP_GUARD` when `throttle.global` is set. */
   static override forRoot(options: typeof BACKENDS_OPTIONS_TYPE = {}): DynamicModule {
-    return super.forRoot(options);
+    const mod = super.forRoot(options);
+    if (!options.throttle?.global) return mod;
+    return withProvider(mod, { provide: APP_GUARD, useExisting: ThrottlerGuard });
   }
+
+  /** Like the generated `forRootAsync`; `throttle.global` is read from the resolved options. */
+  static override forRootAsync(options: typeof BACKENDS_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return withProvider(super.forRootAsync(options), {
+      provide: APP_GUARD,
+      inject: [BACKENDS_MODULE_OPTIONS, ThrottlerGuard],
+      useFactory: (resolved: BackendsModuleOptions, guard: ThrottlerGuard) =>
+        resolved.throttle?.global ? guard : PASS_GUARD,
+    });
+  }
+}
+
+function withProvider(mod: DynamicModule, provider: Provider): DynamicModule {
+  return { ...mod, providers: [...(mod.providers ?? []), provider] };
 }

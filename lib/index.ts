@@ -33,6 +33,7 @@ export {
   type EmailBackendOptions,
   MemoryEmailBackend,
   type MemoryEmailBackendOptions,
+  type SentRecord,
   ConsoleEmailBackend,
   type ConsoleEmailBackendOptions,
   SmtpBackend,
@@ -55,3 +56,41 @@ export {
   type MailgunEmailOptions,
   InjectEmail,
 } from './email/index.js';
+export {
+  Throttle,
+  SkipThrottle,
+  ThrottlerGuard,
+  Throttler,
+  ThrottlerException,
+  ThrottlerUnavailableException,
+  ThrottlerConfigError,
+  parseRate,
+  DEFAULT_LIMIT_NAME,
+  type Rate,
+  type RateInput,
+  type NamedRate,
+  type ThrottleResult,
+  type ThrottlerOptions,
+  type ThrottleAlgorithm,
+  type ThrottleLimits,
+  type ThrottleModuleOptions,
+  type ThrottleTracker,
+  type ThrottleDecoratorOptions,
+} from './throttler/index.js';
+export {
+  CacheInterceptor,
+  CacheService,
+  CacheKey,
+  CacheTTL,
+  CacheConfigError,
+  type CacheKeyFactory,
+  type CacheModuleOptions,
+} from './cache/index.js';
+export {
+  BackendSessionStore,
+  SessionStoreError,
+  type SessionStoreErrorCode,
+  type BackendSessionStoreOptions,
+  type StoredSession,
+} from './session/index.js';
+export type { HttpPair } from './utils/http.util.js';

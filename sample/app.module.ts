@@ -1,12 +1,24 @@
-import { Module } from '@nestjs/common';
-import { BackendsModule } from 'nestjs-backends';
-import { sampleOptions } from './sample.config.js';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { BackendsModule, type BackendsModuleOptions } from 'nestjs-backends';
+import { AccountController } from './account/account.controller.js';
+import { LimitsController } from './demo/limits.controller.js';
+import { MailController } from './mail/mail.controller.js';
+import { MailService } from './mail/mail.service.js';
+import { OutboxController } from './mail/outbox.controller.js';
+import { CatalogController } from './shop/catalog.controller.js';
+import { CatalogService } from './shop/catalog.service.js';
 import { VisitsController } from './visits/visits.controller.js';
 import { VisitsService } from './visits/visits.service.js';
 
-@Module({
-  imports: [BackendsModule.forRoot(sampleOptions(process.env))],
-  controllers: [VisitsController],
-  providers: [VisitsService],
-})
-export class AppModule {}
+/** The sample app; its backends come from the options built from the environment. */
+@Module({})
+export class AppModule {
+  static forRoot(options: BackendsModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [BackendsModule.forRoot(options)],
+      controllers: [VisitsController, LimitsController, CatalogController, AccountController, MailController, OutboxController],
+      providers: [VisitsService, CatalogService, MailService],
+    };
+  }
+}

@@ -5,7 +5,7 @@ export { Attachment, type AttachmentContent } from './attachment.js';
 export { parseMailbox, validateEmail, type Mailbox, RESERVED_HEADERS, MAX_ADDRESS_LENGTH } from './email.validation.js';
 export type { RetryOptions } from './email-retry.js';
 export { BaseEmailBackend, type EmailBackendOptions } from './base-email.backend.js';
-export { MemoryEmailBackend, type MemoryEmailBackendOptions } from './memory-email.backend.js';
+export { MemoryEmailBackend, type MemoryEmailBackendOptions, type SentRecord } from './memory-email.backend.js';
 export { ConsoleEmailBackend, type ConsoleEmailBackendOptions } from './console-email.backend.js';
 export { SmtpBackend, type SmtpConfig, type SmtpEncryption } from './smtp.backend.js';
 export { SendGridBackend, type SendGridOptions } from './sendgrid.backend.js';

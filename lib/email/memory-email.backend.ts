@@ -24,10 +24,17 @@ function rebuild(m: ValidatedEmail): Email {
   return b.build();
 }
 
+/** One email held by {@link MemoryEmailBackend}. */
+export interface SentRecord {
+  email: Email;
+  messageId: string;
+  sentAt: Date;
+}
+
 /** Keeps every sent email in memory: the `mail.outbox` of this library, for your own tests. */
 export class MemoryEmailBackend extends BaseEmailBackend {
   readonly kind = 'memory';
-  readonly #outbox: { email: Email; messageId: string }[] = [];
+  readonly #outbox: SentRecord[] = [];
 
   constructor(options: MemoryEmailBackendOptions = {}) {
     super(options, 'memory');
@@ -43,6 +50,11 @@ export class MemoryEmailBackend extends BaseEmailBackend {
     return this.#outbox.map((s) => s.messageId);
   }
 
+  /** Every email sent so far with its message id and time, oldest first (copies of the records). */
+  sentRecords(): SentRecord[] {
+    return this.#outbox.map((s) => ({ ...s, sentAt: new Date(s.sentAt) }));
+  }
+
   /** Forgets every sent email. */
   clear(): void {
     this.#outbox.length = 0;
@@ -51,7 +63,7 @@ export class MemoryEmailBackend extends BaseEmailBackend {
   protected async deliver(message: ValidatedEmail): Promise<string> {
     const messageId = `<${randomUUID()}@memory.nestjs-backends>`;
     const email = message.source instanceof Email ? message.source : rebuild(message);
-    this.#outbox.push({ email, messageId });
+    this.#outbox.push({ email, messageId, sentAt: new Date() });
     return messageId;
   }
 

@@ -4,11 +4,15 @@ import { type Backend, InjectStorage } from 'nestjs-backends';
 /** A custom service using the shared storage backend directly. */
 @Injectable()
 export class VisitsService {
-  constructor(@InjectStorage() private readonly storage: Backend) {}
+  private readonly storage: Backend;
 
-  /** Counts visits of a page in a one-hour window. */
+  constructor(@InjectStorage() storage: Backend) {
+    this.storage = storage.namespace('visits:');
+  }
+
+  /** Counts the visits of a page in a one-hour window. */
   async visit(page: string): Promise<{ page: string; visits: number; windowMsLeft: number | null | undefined }> {
-    const visits = await this.storage.increment(`visits:${page}`, 60 * 60 * 1000);
-    return { page, visits, windowMsLeft: await this.storage.ttl(`visits:${page}`) };
+    const visits = await this.storage.increment(page, 60 * 60 * 1000);
+    return { page, visits, windowMsLeft: await this.storage.ttl(page) };
   }
 }

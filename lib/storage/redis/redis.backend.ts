@@ -151,6 +151,8 @@ export class RedisBackend extends BaseBackend {
       connectTimeout: Math.max(timeout, 1000),
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
+      // ioredis waits this long for a socket to close on disconnect (even one that is already gone).
+      disconnectTimeout: 200,
       enableAutoPipelining: true,
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
     };

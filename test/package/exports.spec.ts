@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { MissingDependencyError } from '../lib/index.js';
-import { loadPackage } from '../lib/utils/load-package.util.js';
+import { MissingDependencyError } from '../../lib/index.js';
+import { loadPackage } from '../../lib/utils/load-package.util.js';
 
 const run = promisify(execFile);
 const OPTIONAL = /node_modules\/(ioredis|nodemailer|@sendgrid|@aws-sdk|mailgun\.js|form-data|express-session)\//;

@@ -1,0 +1,136 @@
+/**
+ * One minimal Nest Express app per benchmark variant, run as a child process from compiled JS
+ * (decorator metadata): `BENCH_APP=<variant> [REDIS_URL=...] node .bench-dist/bench/apps/http-app.js`.
+ * Prints `port=<n>` once listening on 127.0.0.1.
+ */
+import 'reflect-metadata';
+import { CacheModule, CacheInterceptor as NestCacheInterceptor } from '@nestjs/cache-manager';
+import { Controller, Get, Module, Req, UseGuards, UseInterceptors, type DynamicModule, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ThrottlerGuard as NestThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { RedisStore } from 'connect-redis';
+import session from 'express-session';
+import { createClient } from 'redis';
+import {
+  BackendSessionStore,
+  BackendsModule,
+  CacheInterceptor,
+  Throttle,
+  ThrottlerGuard,
+} from '../../lib/index.js';
+
+const variant = process.env.BENCH_APP ?? 'none';
+const redisUrl = process.env.REDIS_URL ?? '';
+const HIGH = '1000000000/hour'; // never refused during a measurement
+const PAYLOAD = { id: 1, name: 'bench', tags: ['a', 'b', 'c'], nested: { ok: true, n: 42 } };
+
+@Controller()
+class NoGuardController {
+  @Get('r')
+  get() {
+    return PAYLOAD;
+  }
+}
+
+@Controller()
+@UseGuards(ThrottlerGuard)
+class OurThrottleController {
+  @Get('r')
+  @Throttle(HIGH)
+  get() {
+    return PAYLOAD;
+  }
+}
+
+@Controller()
+@UseGuards(NestThrottlerGuard)
+class NestThrottleController {
+  @Get('r')
+  get() {
+    return PAYLOAD;
+  }
+}
+
+@Controller()
+@UseInterceptors(CacheInterceptor)
+class OurCacheController {
+  @Get('r')
+  get() {
+    return PAYLOAD;
+  }
+}
+
+@Controller()
+@UseInterceptors(NestCacheInterceptor)
+class NestCacheController {
+  @Get('r')
+  get() {
+    return PAYLOAD;
+  }
+}
+
+@Controller()
+class SessionController {
+  @Get('r')
+  get(@Req() req: any) {
+    req.session.n = (req.session.n ?? 0) + 1;
+    return { n: req.session.n };
+  }
+}
+
+function moduleFor(): Type | DynamicModule {
+  const redis = { type: 'redis' as const, url: redisUrl };
+  const mk = (imports: any[], controller: Type) => {
+    @Module({ imports, controllers: [controller] })
+    class BenchModule {}
+    return BenchModule;
+  };
+  switch (variant) {
+    case 'none':
+      return mk([], NoGuardController);
+    case 'throttle-memory':
+      return mk([BackendsModule.forRoot({})], OurThrottleController);
+    case 'throttle-redis':
+      return mk([BackendsModule.forRoot({ storage: redis })], OurThrottleController);
+    case 'nest-throttler':
+      return mk([ThrottlerModule.forRoot([{ ttl: 3_600_000, limit: 1_000_000_000 }])], NestThrottleController);
+    case 'cache-ours':
+      return mk([BackendsModule.forRoot({ cache: { ttlMs: 3_600_000 } })], OurCacheController);
+    case 'cache-nest':
+      return mk([CacheModule.register({ ttl: 3_600_000 })], NestCacheController);
+    case 'session-ours':
+      return mk([BackendsModule.forRoot({ storage: redis })], SessionController);
+    case 'session-connect':
+      return mk([], SessionController);
+    default:
+      throw new Error(`unknown BENCH_APP ${variant}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const app = await NestFactory.create(moduleFor(), { logger: false });
+  if (variant === 'session-ours' || variant === 'session-connect') {
+    let store: session.Store;
+    if (variant === 'session-ours') {
+      store = app.get(BackendSessionStore) as unknown as session.Store;
+    } else {
+      const client = createClient({ url: redisUrl });
+      await client.connect();
+      store = new RedisStore({ client, prefix: 'bench-connect:' });
+    }
+    app.use(session({ store, secret: 'bench-secret-bench-secret-bench-secret', resave: false, saveUninitialized: true }));
+  }
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as { port: number };
+  process.stdout.write(`port=${port}\n`);
+  const stop = () => {
+    app.close().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

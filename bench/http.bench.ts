@@ -1,0 +1,214 @@
+/**
+ * HTTP figures of issue 4: autocannon against minimal Nest Express apps (bench/apps/http-app.ts),
+ * each started as a child process from JS compiled with `tsc -p tsconfig.bench.json`.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BenchContext, type Comparison, compare } from './bench.util.js';
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+type Autocannon = (options: {
+  url: string;
+  connections: number;
+  duration: number;
+  pipelining?: number;
+  headers?: Record<string, string>;
+}) => Promise<AutocannonResult>;
+
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+/** The repository root, found from this file whether it runs from bench/ or a compiled copy. */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      createRequire(join(dir, 'package.json')).resolve('./tsconfig.bench.json');
+      return dir;
+    } catch {
+      dir = dirname(dir);
+    }
+  }
+  return process.cwd();
+}
+
+/** A bench app child process listening on 127.0.0.1. */
+interface BenchApp {
+  url: string;
+  child: ChildProcess;
+}
+
+async function startBenchApp(root: string, variant: string, redisUrl: string): Promise<BenchApp> {
+  const entry = join(root, '.bench-dist', 'bench', 'apps', 'http-app.js');
+  const child = spawn(process.execPath, [entry], {
+    cwd: root,
+    env: { ...process.env, BENCH_APP: variant, REDIS_URL: redisUrl, NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += String(d)));
+  const port = await new Promise<number>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`bench app ${variant} did not start: ${stderr}`)), 20_000);
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += String(d);
+      const m = /port=(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        ok(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`bench app ${variant} exited with ${code}: ${stderr}`));
+    });
+  });
+  return { url: `http://127.0.0.1:${port}/r`, child };
+}
+
+async function stopBenchApp(app: BenchApp | undefined): Promise<void> {
+  if (!app || app.child.exitCode !== null) return;
+  const exited = new Promise((r) => app.child.once('exit', r));
+  app.child.kill('SIGTERM');
+  const timer = setTimeout(() => app.child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** One measured round: requests per second; any non-2xx answer or error voids the run. */
+async function rps(url: string, seconds: number, headers?: Record<string, string>): Promise<number> {
+  const result = await autocannon({ url, connections: 32, duration: seconds, pipelining: 1, headers });
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${url}: ${result.non2xx} non-2xx answers and ${result.errors} errors during the run`);
+  }
+  return result.requests.total / seconds;
+}
+
+/** The session cookie of a fresh visitor, so every measured request loads and saves one session. */
+async function sessionCookie(url: string): Promise<Record<string, string>> {
+  const res = await fetch(url);
+  const cookie = res.headers.get('set-cookie');
+  if (!cookie) throw new Error(`${url} set no session cookie`);
+  return { cookie: cookie.split(';')[0] };
+}
+
+/** Runs the HTTP comparisons; compiles the bench apps first. */
+export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
+  const root = resolve(repoRoot());
+  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.bench.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  const seconds = ctx.quick ? 1.5 : 5;
+  const warmup = ctx.quick ? 0.5 : 1;
+  const apps = new Map<string, BenchApp>();
+  const app = async (variant: string) => {
+    let a = apps.get(variant);
+    if (!a) {
+      a = await startBenchApp(root, variant, ctx.redisUrl);
+      apps.set(variant, a);
+    }
+    return a;
+  };
+  const round = async (variant: string, headers?: Record<string, string>) => rps((await app(variant)).url, seconds, headers);
+  const warm = async (variant: string, headers?: Record<string, string>) => {
+    await rps((await app(variant)).url, warmup, headers);
+  };
+  const group = 'http (Nest Express, autocannon 32 connections)';
+  const results: Comparison[] = [];
+  try {
+    for (const v of ['none', 'throttle-memory', 'nest-throttler', 'throttle-redis', 'cache-ours', 'cache-nest']) await warm(v);
+
+    results.push(
+      await compare(
+        {
+          group,
+          workload: 'GET, ThrottlerGuard on memory vs the same route with no guard',
+          unit: 'req/s',
+          oursLabel: 'ThrottlerGuard (memory)',
+          peerLabel: 'no guard',
+          target: { ratio: 0.95, text: '>= 95% of no guard' },
+        },
+        ctx.rounds,
+        () => round('throttle-memory'),
+        () => round('none'),
+      ),
+    );
+    results.push(
+      await compare(
+        {
+          group,
+          workload: 'GET, ThrottlerGuard on memory vs @nestjs/throttler guard (its memory storage)',
+          unit: 'req/s',
+          oursLabel: 'ThrottlerGuard (memory)',
+          peerLabel: '@nestjs/throttler',
+          target: { ratio: 1.0, text: '>= @nestjs/throttler' },
+        },
+        ctx.rounds,
+        () => round('throttle-memory'),
+        () => round('nest-throttler'),
+      ),
+    );
+    results.push(
+      await compare(
+        {
+          group,
+          workload: 'GET, ThrottlerGuard on Redis vs the same route with no guard',
+          unit: 'req/s',
+          oursLabel: 'ThrottlerGuard (Redis)',
+          peerLabel: 'no guard',
+          target: { ratio: 0.85, text: '>= 85% of no guard' },
+        },
+        ctx.rounds,
+        () => round('throttle-redis'),
+        () => round('none'),
+      ),
+    );
+    // Prime both caches, so every measured request is a hit.
+    await fetch((await app('cache-ours')).url);
+    await fetch((await app('cache-nest')).url);
+    results.push(
+      await compare(
+        {
+          group,
+          workload: 'GET cache hit, CacheInterceptor (memory) vs @nestjs/cache-manager interceptor (memory)',
+          unit: 'req/s',
+          oursLabel: 'CacheInterceptor',
+          peerLabel: '@nestjs/cache-manager',
+          target: { ratio: 1.0, text: '>= @nestjs/cache-manager' },
+        },
+        ctx.rounds,
+        () => round('cache-ours'),
+        () => round('cache-nest'),
+      ),
+    );
+    const oursCookie = await sessionCookie((await app('session-ours')).url);
+    const peerCookie = await sessionCookie((await app('session-connect')).url);
+    await warm('session-ours', oursCookie);
+    await warm('session-connect', peerCookie);
+    results.push(
+      await compare(
+        {
+          group,
+          workload: 'session round trip (load + save per request), express-session on Redis',
+          unit: 'req/s',
+          oursLabel: 'BackendSessionStore (Redis)',
+          peerLabel: 'connect-redis',
+          target: { ratio: 1.0, text: '>= connect-redis' },
+        },
+        ctx.rounds,
+        () => round('session-ours', oursCookie),
+        () => round('session-connect', peerCookie),
+      ),
+    );
+  } finally {
+    await Promise.all([...apps.values()].map(stopBenchApp));
+  }
+  return results;
+}

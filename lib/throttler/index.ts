@@ -1,0 +1,25 @@
+export { parseRate, isRateObject, type Rate, type RateInput } from './rate.parser.js';
+export { ThrottlerConfigError, type ThrottlerConfigErrorCode } from './throttler-config.error.js';
+export {
+  Throttle,
+  SkipThrottle,
+  parseLimits,
+  DEFAULT_LIMIT_NAME,
+  THROTTLE_METADATA,
+  SKIP_THROTTLE_METADATA,
+  type NamedRate,
+  type ThrottleDecoratorOptions,
+  type ThrottleMetadata,
+} from './throttle.decorator.js';
+export type {
+  ThrottleAlgorithm,
+  ThrottleLimits,
+  ThrottleModuleOptions,
+  ThrottleTracker,
+} from './throttler-options.interface.js';
+export { Throttler, type ThrottleResult, type ThrottlerOptions } from './throttler.service.js';
+export { ThrottlerGuard } from './throttler.guard.js';
+export { ThrottlerException, ThrottlerUnavailableException } from './throttler.exception.js';
+export { clientIp, groupIpv6 } from './client-ip.util.js';
+export { THROTTLE_SETTINGS, type ThrottleSettings } from './throttler.constants.js';
+export { createThrottleProviders, resolveThrottleSettings, THROTTLE_EXPORTS } from './throttler.providers.js';

@@ -1,0 +1,132 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { createSampleApp } from '../../sample/bootstrap.js';
+import { SampleConfigError } from '../../sample/config/sample-config.error.js';
+import { freePort } from '../utils/free-port.js';
+import { redisUrl } from '../utils/redis-env.js';
+
+describe.each([
+  ['memory defaults', () => ({})],
+  ['Redis', () => ({ REDIS_URL: redisUrl() })],
+])('sample app on %s', (_label, env) => {
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    app = await createSampleApp(env(), false);
+    await app.init();
+    http = request(app.getHttpServer());
+    // Redis is shared by the runs: start from a clean sample namespace.
+    await (app.get('NESTJS_BACKENDS_STORAGE_BACKEND') as { clear(): Promise<void> }).clear();
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('counts visits with the storage backend directly', async () => {
+    const first = await http.get('/visits/home').expect(200);
+    const second = await http.get('/visits/home').expect(200);
+    expect(first.body.visits).toBe(1);
+    expect(second.body.visits).toBe(2);
+    expect(second.body.windowMsLeft).toBeGreaterThan(0);
+  });
+
+  it('throttles /limits/slow at 5 per minute with rate-limit headers', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await http.get('/limits/slow');
+      codes.push(res.status);
+      if (i === 0) expect(res.headers['x-ratelimit-limit']).toBe('5');
+      if (res.status === 429) expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    }
+    expect(codes).toEqual([200, 200, 200, 200, 200, 429]);
+  });
+
+  it('checks burst and sustained limits together on /limits/burst', async () => {
+    const codes = await Promise.all(Array.from({ length: 5 }, () => http.get('/limits/burst').then((r) => r.status)));
+    expect(codes.filter((c) => c === 200)).toHaveLength(3);
+    expect(codes.filter((c) => c === 429)).toHaveLength(2);
+  });
+
+  it('caches /catalog/products (MISS then HIT) and computes /catalog/stats once', async () => {
+    const miss = await http.get('/catalog/products').expect(200);
+    const hit = await http.get('/catalog/products').expect(200);
+    expect(miss.headers['x-cache']).toBe('MISS');
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.body).toEqual(miss.body);
+    const stats = await Promise.all(Array.from({ length: 5 }, () => http.get('/catalog/stats').expect(200)));
+    expect(new Set(stats.map((s) => s.body.computedAt)).size).toBe(1);
+    expect(stats[0].body.count).toBe(3);
+  });
+
+  it('logs in, reads /me with the session cookie, and logs out', async () => {
+    const agent = request.agent(app.getHttpServer());
+    await agent.get('/account/me').expect(401);
+    await agent.post('/account/login').send({ username: 'alice', password: 'wonderland' }).expect(200);
+    expect((await agent.get('/account/me').expect(200)).body).toEqual({ user: 'alice' });
+    await agent.post('/account/logout').expect(200);
+    await agent.get('/account/me').expect(401);
+  });
+
+  it('ends every session of a user with logout-everywhere', async () => {
+    const laptop = request.agent(app.getHttpServer());
+    const phone = request.agent(app.getHttpServer());
+    await laptop.post('/account/login').send({ username: 'bob', password: 'builder' }).expect(200);
+    await phone.post('/account/login').send({ username: 'bob', password: 'builder' }).expect(200);
+    expect((await laptop.post('/account/logout-everywhere').expect(200)).body).toEqual({ sessionsEnded: 2 });
+    await phone.get('/account/me').expect(401);
+  });
+
+  it('limits login attempts per account with the Throttler service', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      codes.push((await http.post('/account/login').send({ username: 'mallory', password: 'guess' })).status);
+    }
+    expect(codes).toEqual([401, 401, 401, 401, 401, 429]);
+  });
+
+  it('sends the welcome email with HTML and an attachment, and shows it on /outbox', async () => {
+    const sent = await http.post('/mail/welcome').send({ to: 'Zoë <zoe@example.com>', name: 'Zoë' }).expect(201);
+    expect(sent.body).toMatchObject({ backend: 'memory' });
+    const page = await http.get('/outbox').expect(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.text).toContain('Welcome, Zoë!');
+    expect(page.text).toContain('getting-started.txt');
+    await http.post('/mail/welcome').send({ to: 'not an address', name: 'x' }).expect(400);
+  });
+
+  it('sends a newsletter in bulk with one result per recipient', async () => {
+    const res = await http
+      .post('/mail/newsletter')
+      .send({ recipients: ['a@example.com', 'bad address', 'b@example.com'] })
+      .expect(201);
+    expect(res.body.map((r: { ok: boolean }) => r.ok)).toEqual([true, false, true]);
+    expect(res.body[1]).toMatchObject({ to: 'bad address', error: 'validation' });
+  });
+});
+
+describe('sample app configuration', () => {
+  it('refuses a malformed variable with an error naming it', async () => {
+    await expect(createSampleApp({ REDIS_URL: 'not a url' }, false)).rejects.toThrow(
+      new SampleConfigError('REDIS_URL', 'is not a valid URL'),
+    );
+    await expect(createSampleApp({ MAILGUN_DOMAIN: 'mg.example.com' }, false)).rejects.toBeInstanceOf(SampleConfigError);
+  });
+
+  it('stops with one line naming REDIS_URL when Redis is unreachable, without the password', async () => {
+    const port = await freePort();
+    let caught: unknown;
+    try {
+      await createSampleApp({ REDIS_URL: `redis://:Sup3rSecretPw@127.0.0.1:${port}` }, false);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(SampleConfigError);
+    const message = (caught as Error).message;
+    expect(message).toMatch(/^REDIS_URL: Redis is unreachable/);
+    expect(message).not.toContain('Sup3rSecretPw');
+    expect(message).not.toContain('\n');
+  });
+});

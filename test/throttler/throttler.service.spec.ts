@@ -1,0 +1,84 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { type Backend, MemoryBackend, Throttler } from '../../lib/index.js';
+import { openBackend, type StoreKind } from '../utils/web-app.js';
+
+describe.each<StoreKind>(['memory', 'redis'])('Throttler.consume on %s', (kind) => {
+  let backend: Backend;
+  beforeEach(async () => {
+    backend = await openBackend(kind, 'throttler-service');
+  });
+  afterEach(() => backend.close());
+
+  it('allows `limit` hits per window and reports remaining, reset and retry-after', async () => {
+    const throttler = new Throttler(backend);
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await throttler.consume('login:ann@example.com', '3/15m'));
+    expect(results.map((r) => r.allowed)).toEqual([true, true, true, false]);
+    expect(results.map((r) => r.remaining)).toEqual([2, 1, 0, 0]);
+    for (const r of results) {
+      expect(r.limit).toBe(3);
+      expect(r.resetMs).toBeGreaterThan(0);
+      expect(r.resetMs).toBeLessThanOrEqual(900_000);
+    }
+    expect(results[0].retryAfterMs).toBe(0);
+    expect(results[3].retryAfterMs).toBe(results[3].resetMs);
+    expect((await throttler.consume('login:bob@example.com', '3/15m')).allowed).toBe(true);
+  });
+
+  it('reset() forgets the hits of a key', async () => {
+    const throttler = new Throttler(backend);
+    await throttler.consume('k', { limit: 1, ttlMs: 60_000 });
+    expect((await throttler.consume('k', { limit: 1, ttlMs: 60_000 })).allowed).toBe(false);
+    await throttler.reset('k', { limit: 1, ttlMs: 60_000 });
+    expect((await throttler.consume('k', { limit: 1, ttlMs: 60_000 })).allowed).toBe(true);
+  });
+
+  it('counts exactly under concurrency: one increment per hit', async () => {
+    const throttler = new Throttler(backend);
+    const results = await Promise.all(Array.from({ length: 50 }, () => throttler.consume('burst', '10/hour')));
+    expect(results.filter((r) => r.allowed)).toHaveLength(10);
+  });
+
+  it('rejects an invalid rate', async () => {
+    await expect(new Throttler(backend).consume('k', '10 per minute')).rejects.toMatchObject({ code: 'invalid_rate' });
+  });
+});
+
+describe('Throttler sliding window (memory, controlled clock)', () => {
+  let backend: MemoryBackend;
+  beforeEach(() => {
+    jest.useFakeTimers({ now: new Date('2030-01-01T00:00:00Z'), doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    backend = new MemoryBackend();
+  });
+  afterEach(async () => {
+    await backend.close();
+    jest.useRealTimers();
+  });
+
+  it('weighs the previous window by its remaining overlap', async () => {
+    const throttler = new Throttler(backend, { algorithm: 'sliding-window' });
+    const rate = { limit: 10, ttlMs: 1000 };
+    const first = await throttler.consume('k', rate);
+    // Go to the start of a window whose previous window is empty.
+    jest.setSystemTime(Date.now() + first.resetMs + rate.ttlMs);
+    const inWindow = [];
+    for (let i = 0; i < 11; i++) inWindow.push(await throttler.consume('k', rate));
+    expect(inWindow.filter((r) => r.allowed)).toHaveLength(10);
+    const refused = inWindow[10];
+    expect(refused.allowed).toBe(false);
+    expect(refused.retryAfterMs).toBeGreaterThan(refused.resetMs);
+
+    // 10% into the next window: 11 * 0.9 + 1 > 10, refused.
+    jest.setSystemTime(Date.now() + refused.resetMs + 100);
+    expect((await throttler.consume('k', rate)).allowed).toBe(false);
+    // 60% in: 11 * 0.4 + 2 = 6.4, allowed, with the estimate in `remaining`.
+    jest.setSystemTime(Date.now() + 500);
+    const later = await throttler.consume('k', rate);
+    expect(later.allowed).toBe(true);
+    expect(later.remaining).toBe(Math.floor(10 - (11 * 0.4 + 2)));
+  });
+
+  it('refuses an unknown algorithm', () => {
+    expect(() => new Throttler(backend, { algorithm: 'token-bucket' as never })).toThrow(/Unknown throttle algorithm/);
+  });
+});
