@@ -92,7 +92,7 @@ export abstract class BaseEmailBackend implements EmailBackend {
     const message = validateEmail(email);
     if (this.#closed) throw new EmailError('configuration', EmailMessages.closed(this.kind), { backend: this.kind });
     const key = opts?.idempotencyKey;
-    if (key === undefined) return this.#attempts(message, false);
+    if (key === undefined) return this.#attempts(message);
     if (typeof key !== 'string' || key.length === 0 || key.length > 256 || CONTROL.test(key)) {
       throw new EmailError('validation', EmailMessages.invalidIdempotencyKey());
     }
@@ -147,15 +147,19 @@ export abstract class BaseEmailBackend implements EmailBackend {
     return { backend: this.kind, ...this.describe() };
   }
 
-  async #attempts(message: ValidatedEmail, mayRetryInDoubt: boolean): Promise<SentEmail> {
+  /**
+   * Sends with retries of failures where the mail surely did not go out. A failure in doubt
+   * (`possiblyDelivered`) is never retried, with or without an idempotency key: no provider here
+   * knows the key, so a second attempt could deliver the mail twice.
+   */
+  async #attempts(message: ValidatedEmail): Promise<SentEmail> {
     for (let attempt = 0; ; attempt++) {
       try {
         const messageId = await this.deliver(message);
         return { messageId, backend: this.kind };
       } catch (raw) {
         const err = this.#classify(raw);
-        const retry = err.retryable || (err.possiblyDelivered && mayRetryInDoubt);
-        if (!retry || attempt >= this.#retry.retries || this.#closed) throw err;
+        if (!err.retryable || err.possiblyDelivered || attempt >= this.#retry.retries || this.#closed) throw err;
         const delay = backoffDelay(attempt, this.#retry, err.retryAfterMs);
         if (delay === undefined) throw err;
         await sleep(delay);
@@ -210,7 +214,7 @@ export abstract class BaseEmailBackend implements EmailBackend {
   async #sendReserved(id: string, message: ValidatedEmail): Promise<SentEmail> {
     let sent: SentEmail;
     try {
-      sent = await this.#attempts(message, true);
+      sent = await this.#attempts(message);
     } catch (err) {
       const e = this.#classify(err);
       // A failure where the mail never left frees the key; one in doubt keeps it so a retry cannot duplicate.

@@ -12,8 +12,9 @@ export interface SentEmail {
 /** Options of {@link EmailBackend.sendEmail}. */
 export interface SendOptions {
   /**
-   * Sending the same key again (within 24 h) returns the first result without a provider call, and
-   * failures where the mail may already have gone out are retried only when a key is given.
+   * Sending the same key again (within 24 h) returns the first result without a provider call. A
+   * send that ended in doubt (`possiblyDelivered`) keeps its key, so sending it again fails at once
+   * instead of delivering a second copy.
    */
   idempotencyKey?: string;
 }

@@ -20,14 +20,21 @@ export function classifyHttpStatus(status: number): FailureClass {
   return { code: 'rejected', retryable: false, possiblyDelivered: false };
 }
 
-/** @internal Classifies a network failure (no HTTP response) from its error code or message. */
+/**
+ * @internal Classifies a network failure (no HTTP response) from its error code or message. A
+ * connection that was never made is safe to retry; a reset or a timeout after the request went out
+ * leaves the mail in doubt: the provider may have accepted it, so it is never sent again.
+ */
 export function classifyNetworkCode(code: string, message = ''): FailureClass {
   const text = `${code} ${message}`;
+  if (/ECONNREFUSED|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|\bconnect E[A-Z]+/.test(text)) {
+    return { code: 'connection', retryable: true, possiblyDelivered: false };
+  }
+  if (/ECONNRESET|EPIPE|socket hang up/i.test(text)) {
+    return { code: 'connection', retryable: false, possiblyDelivered: true };
+  }
   if (/ECONNABORTED|ETIMEDOUT|ESOCKETTIMEDOUT|TimeoutError|timeout/i.test(text)) {
     return { code: 'timeout', retryable: false, possiblyDelivered: true };
-  }
-  if (/ECONNREFUSED|ECONNRESET|EPIPE|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|socket hang up/i.test(text)) {
-    return { code: 'connection', retryable: true, possiblyDelivered: false };
   }
   return { code: 'connection', retryable: false, possiblyDelivered: false };
 }

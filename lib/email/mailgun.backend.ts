@@ -45,7 +45,7 @@ interface MailgunFailure {
 }
 
 /** mailgun.js reports network failures as status 400 with the socket error code as message. */
-const NETWORK_CODE = /^E[A-Z_]+$/;
+const NETWORK_CODE = /^[A-Z][A-Z0-9_]+$/;
 
 /**
  * Sends through the Mailgun Messages API with mailgun.js and form-data: tags become `o:tag`,

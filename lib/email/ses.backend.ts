@@ -6,6 +6,7 @@ import { EmailMessages } from './email.messages.js';
 import { providerText, sanitizedCause, secretForms } from './email.redact.js';
 import type { ValidatedEmail } from './email.validation.js';
 import { formatMailbox } from './email.format.js';
+import { parseRetryAfter } from './email-retry.js';
 import { classifyHttpStatus, classifyNetworkCode } from './http-status.util.js';
 import { composeMime, loadMailComposer, type MailComposerCtor } from './mime.composer.js';
 
@@ -26,6 +27,7 @@ interface AwsFailure {
   code?: string;
   $fault?: 'client' | 'server';
   $metadata?: { httpStatusCode?: number };
+  $response?: { headers?: Record<string, unknown> };
 }
 
 const THROTTLED = new Set(['TooManyRequestsException', 'ThrottlingException', 'Throttling', 'LimitExceededException']);
@@ -147,12 +149,14 @@ export class SesBackend extends BaseEmailBackend {
     else if (status !== undefined) cls = classifyHttpStatus(status);
     else cls = classifyNetworkCode(`${e.code ?? ''} ${name}`, e.message);
     const detail = providerText(name && e.message ? `${name}: ${e.message}` : e.message, this.#secrets);
+    const retryAfterMs = parseRetryAfter(e.$response?.headers?.['retry-after']);
     return new EmailError(cls.code, EmailMessages.sendFailed('ses', cls.code, detail), {
       backend: this.kind,
       retryable: cls.retryable,
       possiblyDelivered: cls.possiblyDelivered,
       ...(status !== undefined ? { status } : {}),
       ...(detail !== undefined ? { providerMessage: detail } : {}),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
       cause: sanitizedCause(err, this.#secrets),
     });
   }

@@ -20,7 +20,7 @@ export interface SmtpConfig extends EmailBackendOptions {
   encryption: SmtpEncryption;
   /** Credentials for SMTP AUTH (PLAIN or LOGIN). */
   auth?: { username: string; password: string };
-  /** Connection, greeting and socket timeout, in ms. @default 10000 */
+  /** Connection and greeting timeout, in ms; an idle socket is given up a little later. @default 10000 */
   timeoutMs?: number;
   /** Most pooled connections. @default 5 */
   poolSize?: number;
@@ -46,7 +46,10 @@ interface SmtpFailure {
   message?: string;
 }
 
-const TRANSIENT_SOCKET = /ECONNREFUSED|ECONNRESET|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN/;
+/** The connection was never made: nothing was sent, so trying again is safe. */
+const NEVER_CONNECTED = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|\bconnect E[A-Z]+/;
+/** The connection broke mid-session: the server may have queued the message before it broke. */
+const BROKEN_SESSION = /ECONNRESET|EPIPE|closed unexpectedly/i;
 const CERTIFICATE = /certificate|CERT_|self[- ]signed|altname|unable to verify/i;
 
 /**
@@ -97,7 +100,10 @@ export class SmtpBackend extends BaseEmailBackend {
       maxMessages: Infinity,
       connectionTimeout: timeoutMs,
       greetingTimeout: timeoutMs,
-      socketTimeout: timeoutMs,
+      // A little longer than the greeting timeout: a server that never greets is then reported as
+      // "Greeting never received" (nothing sent, safe to retry), not as a bare socket timeout
+      // (which may follow DATA and leaves the mail in doubt).
+      socketTimeout: timeoutMs + Math.min(timeoutMs, 1000),
       tls: {
         rejectUnauthorized,
         ...(config.tls?.ca !== undefined ? { ca: config.tls.ca } : {}),
@@ -160,9 +166,12 @@ export class SmtpBackend extends BaseEmailBackend {
       retryable = true;
     } else if (status !== undefined && status >= 500) {
       code = 'rejected';
-    } else if (TRANSIENT_SOCKET.test(text) || e.code === 'ECONNECTION' || e.code === 'EMAXLIMIT') {
+    } else if (NEVER_CONNECTED.test(text) || e.code === 'EMAXLIMIT') {
       code = 'connection';
       retryable = true;
+    } else if (BROKEN_SESSION.test(text) || e.code === 'ECONNECTION') {
+      code = 'connection';
+      possiblyDelivered = true;
     } else if (e.code === 'ESOCKET' || e.code === 'EDNS' || e.code === 'EPROXY') {
       code = 'connection';
     } else if (e.code === 'EENVELOPE') {

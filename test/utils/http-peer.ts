@@ -1,4 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** One request as the peer received it. */
@@ -11,8 +12,11 @@ export interface RecordedRequest {
   connection: number;
 }
 
-/** An answer: a status with optional headers and body, or `'hang'` (never answer). */
-export type Reply = { status: number; headers?: Record<string, string>; body?: unknown } | 'hang';
+/**
+ * An answer: a status with optional headers and body, `'hang'` (never answer) or `'reset'` (read the
+ * whole request, then reset the connection with a TCP RST, as a crashing server would).
+ */
+export type Reply = { status: number; headers?: Record<string, string>; body?: unknown } | 'hang' | 'reset';
 
 /**
  * A local HTTP server on 127.0.0.1 that records requests. Scripted replies (`script()`) are used
@@ -25,12 +29,19 @@ export class HttpPeer {
   private readonly hanging = new Set<ServerResponse>();
   private connectionCount = 0;
 
-  private constructor(private readonly server: Server) {}
+  private constructor(
+    private readonly server: Server,
+    private readonly tls = false,
+  ) {}
 
-  static async start(handle: (req: RecordedRequest) => Reply | Promise<Reply>): Promise<HttpPeer> {
+  /** Starts the peer; with `tls` it speaks HTTPS with that certificate. */
+  static async start(
+    handle: (req: RecordedRequest) => Reply | Promise<Reply>,
+    tls?: { key: string; cert: string },
+  ): Promise<HttpPeer> {
     const ids = new WeakMap<Socket, number>();
-    const ref = {} as { peer: HttpPeer };
-    const server = createServer((req, res) => {
+    const ref = {} as { peer: HttpPeer; tls: boolean };
+    const listener: RequestListener = (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', async () => {
@@ -47,6 +58,10 @@ export class HttpPeer {
           ref.peer.hanging.add(res);
           return;
         }
+        if (reply === 'reset') {
+          req.socket.resetAndDestroy();
+          return;
+        }
         const body = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
         res.writeHead(reply.status, {
           'content-type': typeof reply.body === 'string' ? 'text/plain' : 'application/json',
@@ -54,20 +69,22 @@ export class HttpPeer {
         });
         res.end(body);
       });
-    });
+    };
+    const server: Server = tls ? createTlsServer(tls, listener) : createServer(listener);
+    ref.tls = tls !== undefined;
     server.on('connection', (socket: Socket) => {
       ids.set(socket, ref.peer.connectionCount++);
       ref.peer.sockets.add(socket);
       socket.on('close', () => ref.peer.sockets.delete(socket));
     });
-    ref.peer = new HttpPeer(server);
+    ref.peer = new HttpPeer(server, ref.tls);
     const peer = ref.peer;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return peer;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   /** How many TCP connections were opened so far. */
