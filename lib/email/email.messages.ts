@@ -5,6 +5,7 @@ export const EmailMessages = {
   emptySubject: () => 'The email subject is empty',
   missingBody: () => 'The email has no body: call textBody(), htmlBody() or bothBody()',
   notText: (what: string) => `${what} must be a string`,
+  encodedWord: (what: string) => `${what} contains an RFC 2047 encoded word (=?...?=), which mail readers would decode`,
   controlChar: (what: string) => `${what} contains a line break or another control character (refused, never stripped)`,
   invalidAddress: (what: string, why: string) => `${what} is not a valid address: ${why}`,
   invalidHeaderName: (name: string) => `Header name ${JSON.stringify(name)} is not a valid RFC 5322 field name`,

@@ -49,6 +49,8 @@ const HEADER_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 const TOKEN = "[A-Za-z0-9!#$&^_.+'-]+";
 const CONTENT_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:\\s*;\\s*${TOKEN}=(?:${TOKEN}|"[^"\\\\]*"))*$`);
 const CONTENT_ID = /^[A-Za-z0-9._@+-]{1,200}$/;
+/** An RFC 2047 encoded word (`=?charset?B|Q?text?=`), which mail readers decode wherever they find one. */
+const ENCODED_WORD = /=\?[^?\s]+\?[bq]\?[^?\s]*\?=/i;
 /** Characters that RFC 5322 forbids in an unquoted display name (obs-phrase allows `.`). */
 const NAME_SPECIALS = /[()<>[\]:;@\\,"]/;
 
@@ -80,6 +82,14 @@ function invalid(message: string): EmailError {
 export function assertSafeText(value: unknown, what: string): asserts value is string {
   if (typeof value !== 'string') throw invalid(EmailMessages.notText(what));
   if (CONTROL.test(value)) throw invalid(EmailMessages.controlChar(what));
+}
+
+/**
+ * Throws when `value` holds text shaped like an RFC 2047 encoded word: ASCII header text is sent
+ * verbatim and mail readers decode such words, so the value would not arrive as given.
+ */
+function assertNoEncodedWord(value: string, what: string): void {
+  if (ENCODED_WORD.test(value)) throw invalid(EmailMessages.encodedWord(what));
 }
 
 function parseAddrSpec(spec: string, what: string): string {
@@ -117,7 +127,9 @@ function parseName(raw: string, what: string): string | undefined {
       else out += c;
     }
     if (i !== trimmed.length - 1) throw fail('text follows the quoted display name');
-    return out.trim().length === 0 ? undefined : out;
+    // Blanks at the ends carry no meaning and no RFC 5322 parser keeps them.
+    const name = out.trim();
+    return name.length === 0 ? undefined : name;
   }
   if (NAME_SPECIALS.test(trimmed)) {
     throw fail(
@@ -157,6 +169,7 @@ export function parseMailbox(input: unknown, what = 'address'): Mailbox {
   if (/[<>]/.test(spec)) throw invalid(EmailMessages.invalidAddress(what, 'it has nested angle brackets'));
   const address = parseAddrSpec(spec.trim(), what);
   const name = parseName(text.slice(0, open), what);
+  if (name !== undefined) assertNoEncodedWord(name, what);
   return name === undefined ? { address } : { name, address };
 }
 
@@ -190,6 +203,7 @@ export function validateEmail(
 
   if (e.subject === undefined) throw invalid(EmailMessages.emptySubject());
   assertSafeText(e.subject, 'subject');
+  assertNoEncodedWord(e.subject, 'subject');
   if (e.subject.trim().length === 0) throw invalid(EmailMessages.emptySubject());
 
   if (e.text !== undefined && typeof e.text !== 'string') throw invalid(EmailMessages.notText('text'));
@@ -207,6 +221,7 @@ export function validateEmail(
     if (seen.has(lower)) throw invalid(EmailMessages.duplicateHeader(name));
     seen.add(lower);
     assertSafeText(value, `header ${name}`);
+    assertNoEncodedWord(value, `header ${name}`);
     headers.push({ name, value });
   }
 
@@ -228,6 +243,7 @@ export function validateEmail(
     if (a === null || typeof a !== 'object') throw invalid(EmailMessages.invalidContent());
     assertSafeText(a.filename, `attachments[${i}].filename`);
     if (a.filename.trim().length === 0) throw invalid(EmailMessages.notText(`attachments[${i}].filename`));
+    assertNoEncodedWord(a.filename, `attachments[${i}].filename`);
     assertSafeText(a.contentType, `attachments[${i}].contentType`);
     if (!CONTENT_TYPE.test(a.contentType)) throw invalid(EmailMessages.invalidContentType(a.contentType));
     const content = toBuffer(a.content);
