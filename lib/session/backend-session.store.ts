@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
+import { BackendUnavailableError } from '../errors/index.js';
 import { type Backend, RedisBackend } from '../storage/index.js';
 import { hashKey } from '../utils/hash.util.js';
 import { loadPackage } from '../utils/load-package.util.js';
@@ -344,7 +345,16 @@ async function scanIds(backend: RedisBackend): Promise<string[]> {
 }
 
 /** Calls back (on the next tick, outside the promise chain) or returns the promise. */
-function settle<T>(promise: Promise<T>, callback: Callback<T> | undefined): Promise<T> | void {
+/** A storage outage becomes a `session_unavailable` error, which the web frameworks answer with 503. */
+function unavailable(err: unknown): never {
+  if (err instanceof BackendUnavailableError) {
+    throw new SessionStoreError('session_unavailable', 'The session store is unavailable', { cause: err });
+  }
+  throw err;
+}
+
+function settle<T>(work: Promise<T>, callback: Callback<T> | undefined): Promise<T> | void {
+  const promise = work.catch(unavailable);
   if (callback === undefined) return promise;
   promise.then(
     (value) => process.nextTick(callback, null, value),
