@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// Runs the jest suites once with --detectOpenHandles (which implies --runInBand) and fails when
+// Jest reports a handle left open, instead of hanging or passing. Jest fails a test on an unhandled
+// rejection by itself. Arguments are passed on to jest (e.g. a path to run one folder).
+import { spawn } from 'node:child_process';
+
+const LIMIT_MS = Number(process.env.HANDLES_TIMEOUT_MS ?? 15 * 60_000);
+const DETECTED = 'Jest has detected the following';
+
+const child = spawn('npx', ['jest', '--detectOpenHandles', ...process.argv.slice(2)], {
+  env: { ...process.env, NODE_OPTIONS: '--experimental-vm-modules --no-warnings=ExperimentalWarning' },
+  stdio: ['ignore', 'pipe', 'pipe'],
+  detached: true,
+});
+let output = '';
+let verdict;
+const stop = (why) => {
+  verdict ??= why;
+  // Jest waits forever for the open handle: end its whole process group.
+  setTimeout(() => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }, 2000).unref();
+};
+for (const stream of [child.stdout, child.stderr]) {
+  stream.on('data', (chunk) => {
+    const text = chunk.toString();
+    (stream === child.stdout ? process.stdout : process.stderr).write(text);
+    output += text;
+    if (output.includes(DETECTED)) stop('open handles');
+  });
+}
+const timer = setTimeout(() => stop(`no exit after ${LIMIT_MS} ms`), LIMIT_MS);
+child.on('exit', (code) => {
+  clearTimeout(timer);
+  if (verdict) {
+    console.error(`\ntest:handles FAILED: ${verdict}`);
+    process.exit(1);
+  }
+  process.exit(code ?? 1);
+});
