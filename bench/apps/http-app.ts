@@ -90,6 +90,9 @@ function moduleFor(): Type | DynamicModule {
       return mk([], NoGuardController);
     case 'throttle-memory':
       return mk([BackendsModule.forRoot({})], OurThrottleController);
+    case 'throttle-clients':
+      // One counter per distinct `x-client` header: how the guard's cost grows with distinct clients.
+      return mk([BackendsModule.forRoot({ throttle: { tracker: (req) => String(req.headers['x-client'] ?? 'anon') } })], OurThrottleController);
     case 'throttle-redis':
       return mk([BackendsModule.forRoot({ storage: redis })], OurThrottleController);
     case 'nest-throttler':
