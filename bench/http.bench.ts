@@ -47,9 +47,11 @@ interface BenchApp {
 
 async function startBenchApp(root: string, variant: string, redisUrl: string): Promise<BenchApp> {
   const entry = join(root, '.bench-dist', 'bench', 'apps', 'http-app.js');
+  // `fastify:<name>` runs the app on the Fastify adapter, `<name>` on Express.
+  const [platform, name] = variant.includes(':') ? variant.split(':') : ['express', variant];
   const child = spawn(process.execPath, [entry], {
     cwd: root,
-    env: { ...process.env, BENCH_APP: variant, REDIS_URL: redisUrl, NODE_ENV: 'production' },
+    env: { ...process.env, BENCH_APP: name, BENCH_PLATFORM: platform, REDIS_URL: redisUrl, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -176,6 +178,54 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         ctx.rounds,
         () => round('throttle-redis'),
         () => round('none'),
+      ),
+    );
+    await warm('nest-throttler-redis');
+    results.push(
+      await compare(
+        {
+          group,
+          workload: 'GET, ThrottlerGuard on Redis vs @nestjs/throttler guard on Redis (@nest-lab/throttler-storage-redis)',
+          unit: 'req/s',
+          oursLabel: 'ThrottlerGuard (Redis)',
+          peerLabel: '@nestjs/throttler + Redis storage',
+          target: { ratio: 1.0, text: '>= @nestjs/throttler on Redis' },
+        },
+        ctx.rounds,
+        () => round('throttle-redis'),
+        () => round('nest-throttler-redis'),
+      ),
+    );
+    const fastifyGroup = 'http (Nest Fastify, autocannon 32 connections)';
+    for (const v of ['fastify:none', 'fastify:throttle-memory', 'fastify:throttle-redis']) await warm(v);
+    results.push(
+      await compare(
+        {
+          group: fastifyGroup,
+          workload: 'GET, ThrottlerGuard on memory vs the same route with no guard (Fastify)',
+          unit: 'req/s',
+          oursLabel: 'ThrottlerGuard (memory)',
+          peerLabel: 'no guard',
+          target: { ratio: 0.95, text: '>= 95% of no guard' },
+        },
+        ctx.rounds,
+        () => round('fastify:throttle-memory'),
+        () => round('fastify:none'),
+      ),
+    );
+    results.push(
+      await compare(
+        {
+          group: fastifyGroup,
+          workload: 'GET, ThrottlerGuard on Redis vs the same route with no guard (Fastify)',
+          unit: 'req/s',
+          oursLabel: 'ThrottlerGuard (Redis)',
+          peerLabel: 'no guard',
+          target: { ratio: 0.85, text: '>= 85% of no guard' },
+        },
+        ctx.rounds,
+        () => round('fastify:throttle-redis'),
+        () => round('fastify:none'),
       ),
     );
     for (const clients of ctx.quick ? [1, 1000] : [1, 1000, 100_000]) {

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { Keyv } from 'keyv';
+import KeyvRedis from '@keyv/redis';
 import { createCache } from 'cache-manager';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { MemoryBackend, RedisBackend } from '../lib/index.js';
@@ -149,6 +150,16 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
         () => concurrentOps(r, inFlight, (i) => backend.set(`o${i % keys}`, KIB_OBJECT)), () => concurrentOps(r, inFlight, (i) => raw.set(`${prefix}o${i % keys}`, JSON.stringify(KIB_OBJECT)))));
       out.push(await compare(red('get 1 KiB object', 'raw ioredis GET + JSON.parse', { ratio: 0.85, text: '>= 85% of raw ioredis' }), ctx.rounds,
         () => concurrentOps(r, inFlight, (i) => backend.get(`o${i % keys}`)), () => concurrentOps(r, inFlight, async (i) => JSON.parse((await raw.get(`${prefix}o${i % keys}`)) ?? json))));
+    }
+    if (autoPipelining) {
+      const keyvRedis = new Keyv(new KeyvRedis(ctx.redisUrl), { namespace: 'bench-keyv' });
+      for (let i = 0; i < keys; i++) await keyvRedis.set(key(i), i);
+      out.push(await compare(red('get primitive', 'Keyv (@keyv/redis)', undefined), ctx.rounds,
+        () => concurrentOps(r, inFlight, (i) => backend.get(key(i))), () => concurrentOps(r, inFlight, (i) => keyvRedis.get(key(i)))));
+      out.push(await compare(red('set primitive', 'Keyv (@keyv/redis)', undefined), ctx.rounds,
+        () => concurrentOps(r, inFlight, (i) => backend.set(key(i), i)), () => concurrentOps(r, inFlight, (i) => keyvRedis.set(key(i), i))));
+      await keyvRedis.clear();
+      await keyvRedis.disconnect();
     }
     if (autoPipelining) {
       const rl = new RateLimiterRedis({ storeClient: raw, points: 1e12, duration: 3600, keyPrefix: 'bench-rl' });
