@@ -20,6 +20,7 @@ type Autocannon = (options: {
   duration: number;
   pipelining?: number;
   headers?: Record<string, string>;
+  requests?: { setupRequest: (req: { headers?: Record<string, string> }) => unknown }[];
 }) => Promise<AutocannonResult>;
 
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
@@ -46,9 +47,11 @@ interface BenchApp {
 
 async function startBenchApp(root: string, variant: string, redisUrl: string): Promise<BenchApp> {
   const entry = join(root, '.bench-dist', 'bench', 'apps', 'http-app.js');
+  // `fastify:<name>` runs the app on the Fastify adapter, `<name>` on Express.
+  const [platform, name] = variant.includes(':') ? variant.split(':') : ['express', variant];
   const child = spawn(process.execPath, [entry], {
     cwd: root,
-    env: { ...process.env, BENCH_APP: variant, REDIS_URL: redisUrl, NODE_ENV: 'production' },
+    env: { ...process.env, BENCH_APP: name, BENCH_PLATFORM: platform, REDIS_URL: redisUrl, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -82,8 +85,14 @@ async function stopBenchApp(app: BenchApp | undefined): Promise<void> {
 }
 
 /** One measured round: requests per second; any non-2xx answer or error voids the run. */
-async function rps(url: string, seconds: number, headers?: Record<string, string>): Promise<number> {
-  const result = await autocannon({ url, connections: 32, duration: seconds, pipelining: 1, headers });
+async function rps(url: string, seconds: number, headers?: Record<string, string>, clients?: number): Promise<number> {
+  let next = 0;
+  // With `clients`, requests cycle through that many distinct `x-client` values.
+  const requests =
+    clients === undefined
+      ? undefined
+      : [{ setupRequest: (req: { headers?: Record<string, string> }) => ({ ...req, headers: { ...req.headers, 'x-client': String(next++ % clients) } }) }];
+  const result = await autocannon({ url, connections: 32, duration: seconds, pipelining: 1, headers, requests });
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${url}: ${result.non2xx} non-2xx answers and ${result.errors} errors during the run`);
   }
@@ -116,7 +125,8 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
     }
     return a;
   };
-  const round = async (variant: string, headers?: Record<string, string>) => rps((await app(variant)).url, seconds, headers);
+  const round = async (variant: string, headers?: Record<string, string>, clients?: number) =>
+    rps((await app(variant)).url, seconds, headers, clients);
   const warm = async (variant: string, headers?: Record<string, string>) => {
     await rps((await app(variant)).url, warmup, headers);
   };
@@ -170,6 +180,71 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         () => round('none'),
       ),
     );
+    await warm('nest-throttler-redis');
+    results.push(
+      await compare(
+        {
+          group,
+          workload: 'GET, ThrottlerGuard on Redis vs @nestjs/throttler guard on Redis (@nest-lab/throttler-storage-redis)',
+          unit: 'req/s',
+          oursLabel: 'ThrottlerGuard (Redis)',
+          peerLabel: '@nestjs/throttler + Redis storage',
+          target: { ratio: 1.0, text: '>= @nestjs/throttler on Redis' },
+        },
+        ctx.rounds,
+        () => round('throttle-redis'),
+        () => round('nest-throttler-redis'),
+      ),
+    );
+    const fastifyGroup = 'http (Nest Fastify, autocannon 32 connections)';
+    for (const v of ['fastify:none', 'fastify:throttle-memory', 'fastify:throttle-redis']) await warm(v);
+    results.push(
+      await compare(
+        {
+          group: fastifyGroup,
+          workload: 'GET, ThrottlerGuard on memory vs the same route with no guard (Fastify)',
+          unit: 'req/s',
+          oursLabel: 'ThrottlerGuard (memory)',
+          peerLabel: 'no guard',
+          target: { ratio: 0.95, text: '>= 95% of no guard' },
+        },
+        ctx.rounds,
+        () => round('fastify:throttle-memory'),
+        () => round('fastify:none'),
+      ),
+    );
+    results.push(
+      await compare(
+        {
+          group: fastifyGroup,
+          workload: 'GET, ThrottlerGuard on Redis vs the same route with no guard (Fastify)',
+          unit: 'req/s',
+          oursLabel: 'ThrottlerGuard (Redis)',
+          peerLabel: 'no guard',
+          target: { ratio: 0.85, text: '>= 85% of no guard' },
+        },
+        ctx.rounds,
+        () => round('fastify:throttle-redis'),
+        () => round('fastify:none'),
+      ),
+    );
+    for (const clients of ctx.quick ? [1, 1000] : [1, 1000, 100_000]) {
+      await warm('throttle-clients');
+      results.push(
+        await compare(
+          {
+            group,
+            workload: `GET, ThrottlerGuard on memory with ${clients.toLocaleString('en-US')} distinct clients vs no guard`,
+            unit: 'req/s',
+            oursLabel: 'ThrottlerGuard (memory)',
+            peerLabel: 'no guard',
+          },
+          ctx.rounds,
+          () => round('throttle-clients', undefined, clients),
+          () => round('none', undefined, clients),
+        ),
+      );
+    }
     // Prime both caches, so every measured request is a hit.
     await fetch((await app('cache-ours')).url);
     await fetch((await app('cache-nest')).url);

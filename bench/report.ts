@@ -64,3 +64,21 @@ export function svgChart(results: Comparison[]): string {
     `</svg>`,
   ].join('\n');
 }
+
+/** The short table of the README: every comparison that has a target. */
+export function summaryTable(results: Comparison[]): string {
+  const rows = results
+    .filter((r) => r.target)
+    .map((r) => `| ${r.workload} | ${r.peer.label} | ${fmt(r.ratio)}x | ${r.target!.text} | ${meets(r) ? 'pass' : '**short**'} |`);
+  return ['| workload | against | ours vs peer | target | verdict |', '|---|---|---:|---|---|', ...rows].join('\n');
+}
+
+/** Replaces what stands between `<!-- bench:start -->` and `<!-- bench:end -->` in `text`. */
+export function replaceBetweenMarkers(text: string, content: string): string {
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i === -1 || j < i) return text;
+  return `${text.slice(0, i + start.length)}\n${content}\n${text.slice(j)}`;
+}

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { RedisProcess as RedisProcessType } from '../test/utils/redis-server.js';
 import type { BenchContext, Comparison } from './bench.util.js';
-import { markdownTables, meets, svgChart } from './report.js';
+import { markdownTables, meets, replaceBetweenMarkers, summaryTable, svgChart } from './report.js';
 import { runFootprintBench } from './footprint.bench.js';
 import { runStorageBench } from './storage.bench.js';
 
@@ -90,6 +90,11 @@ async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'BENCHMARKS.md'), md);
   writeFileSync(join(outDir, 'benchmarks.svg'), svgChart(results));
+  if (!quick) {
+    const readme = join(root, 'README.md');
+    const summary = `Measured with \`${command}\` (${machine}); full tables in BENCHMARKS.md.\n\n${summaryTable(results)}`;
+    writeFileSync(readme, replaceBetweenMarkers(readFileSync(readme, 'utf8'), summary));
+  }
   const short = results.filter((r) => meets(r) === false).length;
   console.log(`\nwrote ${join(outDir, 'BENCHMARKS.md')}: ${results.length} comparisons, ${short} short of target`);
 }

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { Keyv } from 'keyv';
+import KeyvRedis from '@keyv/redis';
 import { createCache } from 'cache-manager';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { MemoryBackend, RedisBackend } from '../lib/index.js';
@@ -13,6 +14,9 @@ class BareAsyncMap {
   }
   async set(key: string, value: unknown): Promise<void> {
     this.map.set(key, value);
+  }
+  async has(key: string): Promise<boolean> {
+    return this.map.has(key);
   }
   async increment(key: string): Promise<number> {
     const next = ((this.map.get(key) as number | undefined) ?? 0) + 1;
@@ -92,6 +96,27 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
     () => sequentialOps(n / 4, (i) => ours.set(`big${i % keys}`, KIB_OBJECT)), () => sequentialOps(n / 4, (i) => keyv.set(`big${i % keys}`, KIB_OBJECT))));
   await ours.close();
 
+  // How cost grows with the key space, and 100 calls in flight.
+  for (const size of ctx.quick ? [1_000, 100_000] : [1_000, 100_000, 1_000_000]) {
+    const big = new MemoryBackend({ maxEntries: size * 2 });
+    const map = new BareAsyncMap();
+    for (let i = 0; i < size; i++) {
+      await big.set(`s${i}`, i);
+      await map.set(`s${i}`, i);
+    }
+    const at = (i: number) => `s${(i * 7919) % size}`;
+    const label = `${size.toLocaleString('en-US')} keys`;
+    out.push(await compare(mem(`get primitive, sequential, ${label}`, 'bare async Map', undefined), ctx.rounds,
+      () => sequentialOps(n, (i) => big.get(at(i))), () => sequentialOps(n, (i) => map.get(at(i)))));
+    out.push(await compare(mem(`exists, sequential, ${label}`, 'bare async Map', undefined), ctx.rounds,
+      () => sequentialOps(n, (i) => big.exists(at(i))), () => sequentialOps(n, (i) => map.has(at(i)))));
+    out.push(await compare(mem(`increment, sequential, ${label}`, 'bare async Map', undefined), ctx.rounds,
+      () => sequentialOps(n, (i) => big.increment(at(i))), () => sequentialOps(n, (i) => map.increment(at(i)))));
+    out.push(await compare(mem(`get primitive, 100 in flight, ${label}`, 'bare async Map', undefined), ctx.rounds,
+      () => concurrentOps(n, 100, (i) => big.get(at(i))), () => concurrentOps(n, 100, (i) => map.get(at(i)))));
+    await big.close();
+  }
+
   // Redis: 100 calls in flight on one connection, same client options on both sides.
   const r = ctx.quick ? 5_000 : 100_000;
   const inFlight = 100;
@@ -117,10 +142,40 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
       () => concurrentOps(r, inFlight, (i) => backend.get(key(i))), () => concurrentOps(r, inFlight, (i) => raw.get(prefix + key(i)))));
     out.push(await compare(red('increment with TTL', 'raw EVALSHA INCR+PEXPIRE', { ratio: 0.9, text: '>= 90% of raw EVALSHA' }), ctx.rounds,
       () => concurrentOps(r, inFlight, (i) => backend.increment(`c${i % keys}`, 60_000)), () => concurrentOps(r, inFlight, (i) => rawIncr(`${prefix}rc${i % keys}`))));
+    out.push(await compare(red('exists', 'raw ioredis EXISTS', { ratio: 0.85, text: '>= 85% of raw ioredis' }), ctx.rounds,
+      () => concurrentOps(r, inFlight, (i) => backend.exists(key(i))), () => concurrentOps(r, inFlight, (i) => raw.exists(prefix + key(i)))));
+    if (autoPipelining) {
+      const json = JSON.stringify(KIB_OBJECT);
+      out.push(await compare(red('set 1 KiB object', 'raw ioredis SET of JSON.stringify', { ratio: 0.85, text: '>= 85% of raw ioredis' }), ctx.rounds,
+        () => concurrentOps(r, inFlight, (i) => backend.set(`o${i % keys}`, KIB_OBJECT)), () => concurrentOps(r, inFlight, (i) => raw.set(`${prefix}o${i % keys}`, JSON.stringify(KIB_OBJECT)))));
+      out.push(await compare(red('get 1 KiB object', 'raw ioredis GET + JSON.parse', { ratio: 0.85, text: '>= 85% of raw ioredis' }), ctx.rounds,
+        () => concurrentOps(r, inFlight, (i) => backend.get(`o${i % keys}`)), () => concurrentOps(r, inFlight, async (i) => JSON.parse((await raw.get(`${prefix}o${i % keys}`)) ?? json))));
+    }
+    if (autoPipelining) {
+      const keyvRedis = new Keyv(new KeyvRedis(ctx.redisUrl), { namespace: 'bench-keyv' });
+      for (let i = 0; i < keys; i++) await keyvRedis.set(key(i), i);
+      out.push(await compare(red('get primitive', 'Keyv (@keyv/redis)', undefined), ctx.rounds,
+        () => concurrentOps(r, inFlight, (i) => backend.get(key(i))), () => concurrentOps(r, inFlight, (i) => keyvRedis.get(key(i)))));
+      out.push(await compare(red('set primitive', 'Keyv (@keyv/redis)', undefined), ctx.rounds,
+        () => concurrentOps(r, inFlight, (i) => backend.set(key(i), i)), () => concurrentOps(r, inFlight, (i) => keyvRedis.set(key(i), i))));
+      await keyvRedis.clear();
+      await keyvRedis.disconnect();
+    }
     if (autoPipelining) {
       const rl = new RateLimiterRedis({ storeClient: raw, points: 1e12, duration: 3600, keyPrefix: 'bench-rl' });
       out.push(await compare(red('increment with TTL', 'RateLimiterRedis.consume', { ratio: 1.5, text: '>= 1.5x rate-limiter-flexible Redis' }), ctx.rounds,
         () => concurrentOps(r, inFlight, (i) => backend.increment(`c${i % keys}`, 60_000)), () => concurrentOps(r, inFlight, (i) => rl.consume(`k${i % keys}`))));
+    }
+    if (autoPipelining) {
+      const size = ctx.quick ? 10_000 : 1_000_000;
+      for (let i = 0; i < size; i += 1000) {
+        const batch = raw.pipeline();
+        for (let j = i; j < Math.min(size, i + 1000); j++) batch.set(`${prefix}big${j}`, String(j));
+        await batch.exec();
+      }
+      const at = (i: number) => `big${(i * 7919) % size}`;
+      out.push(await compare(red(`get primitive, ${size.toLocaleString('en-US')} keys`, 'raw ioredis GET', { ratio: 0.85, text: '>= 85% of raw ioredis' }), ctx.rounds,
+        () => concurrentOps(r, inFlight, (i) => backend.get(at(i))), () => concurrentOps(r, inFlight, (i) => raw.get(prefix + at(i)))));
     }
     await backend.clear();
     await backend.client.quit();

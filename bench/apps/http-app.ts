@@ -8,6 +8,9 @@ import { CacheModule, CacheInterceptor as NestCacheInterceptor } from '@nestjs/c
 import { Controller, Get, Module, Req, UseGuards, UseInterceptors, type DynamicModule, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ThrottlerGuard as NestThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Redis } from 'ioredis';
 import { RedisStore } from 'connect-redis';
 import session from 'express-session';
 import { createClient } from 'redis';
@@ -90,8 +93,16 @@ function moduleFor(): Type | DynamicModule {
       return mk([], NoGuardController);
     case 'throttle-memory':
       return mk([BackendsModule.forRoot({})], OurThrottleController);
+    case 'throttle-clients':
+      // One counter per distinct `x-client` header: how the guard's cost grows with distinct clients.
+      return mk([BackendsModule.forRoot({ throttle: { tracker: (req) => String(req.headers['x-client'] ?? 'anon') } })], OurThrottleController);
     case 'throttle-redis':
       return mk([BackendsModule.forRoot({ storage: redis })], OurThrottleController);
+    case 'nest-throttler-redis':
+      return mk(
+        [ThrottlerModule.forRoot({ throttlers: [{ ttl: 3_600_000, limit: 1_000_000_000 }], storage: new ThrottlerStorageRedisService(new Redis(redisUrl)) })],
+        NestThrottleController,
+      );
     case 'nest-throttler':
       return mk([ThrottlerModule.forRoot([{ ttl: 3_600_000, limit: 1_000_000_000 }])], NestThrottleController);
     case 'cache-ours':
@@ -108,7 +119,11 @@ function moduleFor(): Type | DynamicModule {
 }
 
 async function main(): Promise<void> {
-  const app = await NestFactory.create(moduleFor(), { logger: false });
+  const platform = process.env.BENCH_PLATFORM ?? 'express';
+  const app =
+    platform === 'fastify'
+      ? await NestFactory.create<NestFastifyApplication>(moduleFor(), new FastifyAdapter(), { logger: false })
+      : await NestFactory.create(moduleFor(), { logger: false });
   if (variant === 'session-ours' || variant === 'session-connect') {
     let store: session.Store;
     if (variant === 'session-ours') {

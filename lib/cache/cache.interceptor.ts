@@ -18,6 +18,7 @@ import { getResponseHeader, setResponseHeader } from '../utils/http.util.js';
 import { CACHE_KEY_METADATA, type CacheKeyFactory } from './cache-key.decorator.js';
 import { CACHE_TTL_METADATA } from './cache-ttl.decorator.js';
 import { CacheService } from './cache.service.js';
+import { RoutePlans } from '../utils/route-plans.util.js';
 
 /** What the interceptor knows of a route, resolved once from its metadata. */
 interface RoutePlan {
@@ -42,7 +43,7 @@ const UNSHAREABLE = /\b(?:private|no-store)\b/i;
  */
 @Injectable()
 export class CacheInterceptor implements NestInterceptor {
-  private readonly plans = new WeakMap<object, WeakMap<object, RoutePlan>>();
+  private readonly plans = new RoutePlans<RoutePlan>((cls, handler) => this.buildPlan(cls, handler));
 
   constructor(
     protected readonly cache: CacheService,
@@ -51,7 +52,7 @@ export class CacheInterceptor implements NestInterceptor {
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     if (context.getType() !== 'http') return next.handle();
-    const plan = this.planFor(context);
+    const plan = this.plans.of(context);
     if (plan === NEVER) return next.handle();
     const http = context.switchToHttp();
     const req = http.getRequest();
@@ -96,7 +97,7 @@ export class CacheInterceptor implements NestInterceptor {
 
   /** The key of the route for this request: `@CacheKey()`, else `GET <path>?<query sorted by name>`. */
   protected getRouteKey(context: ExecutionContext): string | undefined {
-    const custom = this.planFor(context).key;
+    const custom = this.plans.of(context).key;
     if (typeof custom === 'string') return custom;
     if (typeof custom === 'function') return custom(context);
     const req = context.switchToHttp().getRequest();
@@ -189,22 +190,6 @@ export class CacheInterceptor implements NestInterceptor {
     } catch {
       return undefined; // cycles, BigInt...: the response is sent as usual, just not cached
     }
-  }
-
-  private planFor(context: ExecutionContext): RoutePlan {
-    const cls = context.getClass();
-    const handler = context.getHandler();
-    let byHandler = this.plans.get(cls);
-    if (byHandler === undefined) {
-      byHandler = new WeakMap();
-      this.plans.set(cls, byHandler);
-    }
-    let plan = byHandler.get(handler);
-    if (plan === undefined) {
-      plan = this.buildPlan(cls, handler as (...args: any[]) => any);
-      byHandler.set(handler, plan);
-    }
-    return plan;
   }
 
   private buildPlan(cls: Type, handler: (...args: any[]) => any): RoutePlan {

@@ -16,11 +16,8 @@ function refuse(value: unknown, path: string): never {
   );
 }
 
-/**
- * Checks that `value` is JSON data that round-trips exactly (no functions, symbols, `undefined`,
- * BigInt, non-finite numbers, class instances or cycles).
- */
-export function assertJsonValue(value: unknown, path = 'value', ancestors: object[] = []): void {
+/** The slow path after a failed check: walks again with paths and throws what is wrong, and where. */
+function explain(value: unknown, path: string, ancestors: object[]): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -35,12 +32,12 @@ export function assertJsonValue(value: unknown, path = 'value', ancestors: objec
       }
       ancestors.push(value);
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) assertJsonValue(value[i], `${path}[${i}]`, ancestors);
+        for (let i = 0; i < value.length; i++) explain(value[i], `${path}[${i}]`, ancestors);
       } else {
         const proto = Object.getPrototypeOf(value);
         if (proto !== Object.prototype && proto !== null) refuse(value, path);
         for (const k of Object.keys(value)) {
-          assertJsonValue((value as Record<string, unknown>)[k], `${path}.${k}`, ancestors);
+          explain((value as Record<string, unknown>)[k], `${path}.${k}`, ancestors);
         }
       }
       ancestors.pop();
@@ -49,6 +46,47 @@ export function assertJsonValue(value: unknown, path = 'value', ancestors: objec
     default:
       refuse(value, path);
   }
+}
+
+/** Whether `value` is JSON data that round-trips exactly; builds nothing on the way (the hot path). */
+function isJsonValue(value: unknown, ancestors: object[]): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (ancestors.includes(value)) return false;
+      ancestors.push(value);
+      let ok = true;
+      if (Array.isArray(value)) {
+        for (let i = 0; ok && i < value.length; i++) ok = isJsonValue(value[i], ancestors);
+      } else {
+        const proto = Object.getPrototypeOf(value);
+        ok = proto === Object.prototype || proto === null;
+        if (ok) {
+          const keys = Object.keys(value);
+          for (let i = 0; ok && i < keys.length; i++) ok = isJsonValue((value as Record<string, unknown>)[keys[i]], ancestors);
+        }
+      }
+      ancestors.pop();
+      return ok;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * Checks that `value` is JSON data that round-trips exactly (no functions, symbols, `undefined`,
+ * BigInt, non-finite numbers, class instances or cycles); the error names the offending path.
+ */
+export function assertJsonValue(value: unknown): void {
+  if (isJsonValue(value, [])) return;
+  explain(value, 'value', []);
+  throw new BackendSerializationError('Cannot store this value: it is not JSON-compatible');
 }
 
 /** Sets `out[key] = value` as an own data property, even for the key "__proto__". */
@@ -60,35 +98,39 @@ function define(out: Record<string, unknown>, key: string, value: unknown): void
   }
 }
 
-/**
- * Validates like {@link assertJsonValue} and returns a deep copy in the same walk, so the memory
- * backend stores objects that share nothing with the caller's.
- */
-export function cloneJsonValue(value: unknown, path = 'value', ancestors: object[] = []): unknown {
+const INVALID: unique symbol = Symbol('invalid');
+
+/** Deep copy of JSON data, or INVALID at the first value JSON cannot carry exactly. */
+function cloneOrInvalid(value: unknown, ancestors: object[]): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return value;
     case 'number':
-      if (!Number.isFinite(value)) refuse(value, path);
+      if (!Number.isFinite(value)) return INVALID;
       return value === 0 ? 0 : value;
     case 'object': {
       if (value === null) return null;
-      if (ancestors.includes(value)) {
-        throw new BackendSerializationError(`Cannot store a circular structure (at ${path})`);
-      }
+      if (ancestors.includes(value)) return INVALID;
       ancestors.push(value);
       let out: unknown;
       if (Array.isArray(value)) {
         const arr = new Array(value.length);
-        for (let i = 0; i < value.length; i++) arr[i] = cloneJsonValue(value[i], `${path}[${i}]`, ancestors);
+        for (let i = 0; i < value.length; i++) {
+          const item = cloneOrInvalid(value[i], ancestors);
+          if (item === INVALID) return INVALID;
+          arr[i] = item;
+        }
         out = arr;
       } else {
         const proto = Object.getPrototypeOf(value);
-        if (proto !== Object.prototype && proto !== null) refuse(value, path);
+        if (proto !== Object.prototype && proto !== null) return INVALID;
         const obj: Record<string, unknown> = {};
-        for (const k of Object.keys(value)) {
-          define(obj, k, cloneJsonValue((value as Record<string, unknown>)[k], `${path}.${k}`, ancestors));
+        const keys = Object.keys(value);
+        for (let i = 0; i < keys.length; i++) {
+          const item = cloneOrInvalid((value as Record<string, unknown>)[keys[i]], ancestors);
+          if (item === INVALID) return INVALID;
+          define(obj, keys[i], item);
         }
         out = obj;
       }
@@ -96,8 +138,19 @@ export function cloneJsonValue(value: unknown, path = 'value', ancestors: object
       return out;
     }
     default:
-      refuse(value, path);
+      return INVALID;
   }
+}
+
+/**
+ * Validates like {@link assertJsonValue} and returns a deep copy in the same walk, so the memory
+ * backend stores objects that share nothing with the caller's.
+ */
+export function cloneJsonValue(value: unknown): unknown {
+  const out = cloneOrInvalid(value, []);
+  if (out !== INVALID) return out;
+  assertJsonValue(value);
+  throw new BackendSerializationError('Cannot store this value: it is not JSON-compatible');
 }
 
 /** Deep copy of JSON data that was already validated by {@link cloneJsonValue}. */

@@ -21,6 +21,7 @@ import {
 import { THROTTLE_SETTINGS, type ThrottleSettings } from './throttler.constants.js';
 import { ThrottlerException, ThrottlerUnavailableException } from './throttler.exception.js';
 import { type ThrottleResult, Throttler } from './throttler.service.js';
+import { RoutePlans } from '../utils/route-plans.util.js';
 
 /** The limits of one route, resolved once from its metadata. */
 interface RoutePlan {
@@ -43,7 +44,7 @@ export class ThrottlerGuard implements CanActivate {
   /** Logger of backend failures (one warning per outage). */
   protected readonly logger = new Logger('ThrottlerGuard');
   private readonly outage = new OutageReporter(this.logger, 'Throttling');
-  private readonly plans = new WeakMap<object, WeakMap<object, RoutePlan>>();
+  private readonly plans = new RoutePlans<RoutePlan>((cls, handler) => this.buildPlan(cls, handler));
   protected readonly settings: ThrottleSettings;
 
   constructor(
@@ -55,7 +56,7 @@ export class ThrottlerGuard implements CanActivate {
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const plan = this.planFor(context);
+    const plan = this.plans.of(context);
     if (plan === SKIP) return true;
     const pair = this.getRequestResponse(context);
     if (pair === undefined) return true;
@@ -148,23 +149,6 @@ export class ThrottlerGuard implements CanActivate {
     this.outage.failed(err);
     if (this.settings.onBackendError === 'deny') throw new ThrottlerUnavailableException();
     return true;
-  }
-
-  /** The limits of the route, computed once per controller and handler. */
-  private planFor(context: ExecutionContext): RoutePlan {
-    const cls = context.getClass();
-    const handler = context.getHandler();
-    let byHandler = this.plans.get(cls);
-    if (byHandler === undefined) {
-      byHandler = new WeakMap();
-      this.plans.set(cls, byHandler);
-    }
-    let plan = byHandler.get(handler);
-    if (plan === undefined) {
-      plan = this.buildPlan(cls, handler as (...args: any[]) => any);
-      byHandler.set(handler, plan);
-    }
-    return plan;
   }
 
   private buildPlan(cls: Type, handler: (...args: any[]) => any): RoutePlan {
