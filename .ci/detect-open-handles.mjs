@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// Runs the jest suites once with --detectOpenHandles (which implies --runInBand) and fails when
-// Jest reports a handle left open, instead of hanging or passing. Jest fails a test on an unhandled
-// rejection by itself. Arguments are passed on to jest (e.g. a path to run one folder).
+// Runs `npm test -- --detectOpenHandles` (the README's test command; the flag implies --runInBand)
+// and fails when Jest reports a handle left open, instead of hanging or passing. Jest fails a test
+// on an unhandled rejection by itself. Arguments are passed on to jest (e.g. a path to run one folder).
 import { spawn } from 'node:child_process';
 
 const LIMIT_MS = Number(process.env.HANDLES_TIMEOUT_MS ?? 15 * 60_000);
 const DETECTED = 'Jest has detected the following';
 
-const child = spawn('npx', ['jest', '--detectOpenHandles', ...process.argv.slice(2)], {
-  env: { ...process.env, NODE_OPTIONS: '--experimental-vm-modules --no-warnings=ExperimentalWarning' },
+const child = spawn('npm', ['test', '--', '--detectOpenHandles', ...process.argv.slice(2)], {
+  env: process.env,
   stdio: ['ignore', 'pipe', 'pipe'],
   detached: true,
 });

@@ -92,7 +92,7 @@ export abstract class BaseEmailBackend implements EmailBackend {
     const message = validateEmail(email);
     if (this.#closed) throw new EmailError('configuration', EmailMessages.closed(this.kind), { backend: this.kind });
     const key = opts?.idempotencyKey;
-    if (key === undefined) return this.#attempts(message);
+    if (key === undefined) return this.#attempts(message, false);
     if (typeof key !== 'string' || key.length === 0 || key.length > 256 || CONTROL.test(key)) {
       throw new EmailError('validation', EmailMessages.invalidIdempotencyKey());
     }
@@ -148,18 +148,20 @@ export abstract class BaseEmailBackend implements EmailBackend {
   }
 
   /**
-   * Sends with retries of failures where the mail surely did not go out. A failure in doubt
-   * (`possiblyDelivered`) is never retried, with or without an idempotency key: no provider here
-   * knows the key, so a second attempt could deliver the mail twice.
+   * Sends with retries: transient failures always; failures in doubt (`possiblyDelivered`: a
+   * timeout, a reset mid-request, 500/502/504) only when the send carries an idempotency key.
+   * The key deduplicates the caller's repeats; the provider does not know it, so a retried
+   * in-doubt attempt can still deliver a second copy (documented in the README).
    */
-  async #attempts(message: ValidatedEmail): Promise<SentEmail> {
+  async #attempts(message: ValidatedEmail, mayRetryInDoubt: boolean): Promise<SentEmail> {
     for (let attempt = 0; ; attempt++) {
       try {
         const messageId = await this.deliver(message);
         return { messageId, backend: this.kind };
       } catch (raw) {
         const err = this.#classify(raw);
-        if (!err.retryable || err.possiblyDelivered || attempt >= this.#retry.retries || this.#closed) throw err;
+        const retry = err.possiblyDelivered ? mayRetryInDoubt : err.retryable;
+        if (!retry || attempt >= this.#retry.retries || this.#closed) throw err;
         const delay = backoffDelay(attempt, this.#retry, err.retryAfterMs);
         if (delay === undefined) throw err;
         await sleep(delay);
@@ -214,7 +216,7 @@ export abstract class BaseEmailBackend implements EmailBackend {
   async #sendReserved(id: string, message: ValidatedEmail): Promise<SentEmail> {
     let sent: SentEmail;
     try {
-      sent = await this.#attempts(message);
+      sent = await this.#attempts(message, true);
     } catch (err) {
       const e = this.#classify(err);
       // A failure where the mail never left frees the key; one in doubt keeps it so a retry cannot duplicate.

@@ -31,7 +31,7 @@ await app.close();
 describe('npm pack', () => {
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  it('ships only dist/, README, LICENSE and CHANGELOG, and boots in a scratch Nest app', async () => {
+  it('ships only dist/, README, LICENSE and CHANGELOG, and boots in scratch Nest 12 and Nest 11 apps', async () => {
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: process.cwd() });
     const [info] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
     const paths = info.files.map((f) => f.path);
@@ -42,17 +42,19 @@ describe('npm pack', () => {
     expect(paths).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'README.md', 'LICENSE', 'CHANGELOG.md']));
     expect(paths.some((p) => p.includes('.spec.') || p.startsWith('test/') || p.startsWith('lib/'))).toBe(false);
 
-    const app = join(scratch, 'app');
-    await run('mkdir', ['-p', app]);
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', private: true, type: 'module' }));
-    writeFileSync(join(app, 'main.mjs'), APP);
-    await run(
-      'npm',
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', join(scratch, info.filename),
-        '@nestjs/common@12.5.1', '@nestjs/core@12.5.1', 'reflect-metadata@0.2.2', 'rxjs@7.8.2'],
-      { cwd: app },
-    );
-    const out = await run('node', ['main.mjs'], { cwd: app });
-    expect(JSON.parse(out.stdout)).toEqual({ value: { hello: 'world' }, backend: 'memory' });
-  }, 180_000);
+    for (const nest of ['12.5.1', '11.2.10']) {
+      const app = join(scratch, `app-nest-${nest}`);
+      await run('mkdir', ['-p', app]);
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', private: true, type: 'module' }));
+      writeFileSync(join(app, 'main.mjs'), APP);
+      await run(
+        'npm',
+        ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', join(scratch, info.filename),
+          `@nestjs/common@${nest}`, `@nestjs/core@${nest}`, 'reflect-metadata@0.2.2', 'rxjs@7.8.2'],
+        { cwd: app },
+      );
+      const out = await run('node', ['main.mjs'], { cwd: app });
+      expect({ nest, ...JSON.parse(out.stdout) }).toEqual({ nest, value: { hello: 'world' }, backend: 'memory' });
+    }
+  }, 300_000);
 });

@@ -154,22 +154,29 @@ describe('email faults: the same outcome on every HTTP provider', () => {
     expectSameEverywhere(seen, { ok: true, requests: 3 });
   });
 
-  it('500: in doubt, never retried; with an idempotency key the same send is not repeated', async () => {
+  it('500: in doubt, not retried without a key; retried with one, and the key then returns the first result', async () => {
     const seen = await acrossProviders((t) => [t.fail(500)]);
     expectSameEverywhere(seen, { ok: false, code: 'provider', retryable: false, possiblyDelivered: true, requests: 1 });
     const keyed = await acrossProviders((t) => [t.fail(500)], (t) => `500-${t.name}`);
-    expectSameEverywhere(keyed, { ok: false, code: 'provider', retryable: false, possiblyDelivered: true, requests: 1 });
+    expectSameEverywhere(keyed, { ok: true, requests: 2 });
     const again = await acrossProviders(() => [], (t) => `500-${t.name}`);
-    expectSameEverywhere(again, { ok: false, code: 'provider', retryable: false, possiblyDelivered: true, requests: 0 });
+    expectSameEverywhere(again, { ok: true, requests: 0 });
   });
 
-  it('connection reset after the request arrived: in doubt, never retried, not repeated for its key', async () => {
+  it('connection reset after the request arrived: in doubt, not retried without a key; retried with one', async () => {
     const seen = await acrossProviders(() => ['reset']);
     expectSameEverywhere(seen, { ok: false, code: 'connection', retryable: false, possiblyDelivered: true, requests: 1 });
     const keyed = await acrossProviders(() => ['reset'], (t) => `reset-${t.name}`);
-    expectSameEverywhere(keyed, { ok: false, code: 'connection', retryable: false, possiblyDelivered: true, requests: 1 });
+    expectSameEverywhere(keyed, { ok: true, requests: 2 });
     const again = await acrossProviders(() => [], (t) => `reset-${t.name}`);
-    expectSameEverywhere(again, { ok: false, requests: 0, possiblyDelivered: true, retryable: false, code: 'connection' });
+    expectSameEverywhere(again, { ok: true, requests: 0 });
+  });
+
+  it('an in-doubt failure that persists with a key: retried up to retry.retries, then the key answers "in doubt" without a send', async () => {
+    const keyed = await acrossProviders((t) => Array.from({ length: 1 + retry.retries }, () => t.fail(500)), (t) => `500x-${t.name}`);
+    expectSameEverywhere(keyed, { ok: false, code: 'provider', retryable: false, possiblyDelivered: true, requests: 1 + retry.retries });
+    const again = await acrossProviders(() => [], (t) => `500x-${t.name}`);
+    expectSameEverywhere(again, { ok: false, code: 'provider', retryable: false, possiblyDelivered: true, requests: 0 });
   });
 
   it('a hang past timeoutMs: `timeout` in doubt, within the deadline, one request', async () => {
@@ -262,15 +269,16 @@ describe('email faults: SMTP gives the same outcomes', () => {
     expect(t.peer.connections).toBe(1 + retry.retries);
   });
 
-  it('reset after the message arrived: in doubt, never retried, not repeated for its key', async () => {
+  it('reset after the message arrived: in doubt, not retried without a key; retried with one', async () => {
     const t = await smtp({ resetAt: 'after-data' });
     expect(decision(await observe(t))).toEqual({ ok: false, code: 'connection', retryable: false, possiblyDelivered: true, requests: 1 });
+    // Every attempt is reset after the message: retried retry.retries times, then "in doubt" for the key.
     expect(decision(await observe(t, 'smtp-reset'))).toEqual({
       ok: false,
       code: 'connection',
       retryable: false,
       possiblyDelivered: true,
-      requests: 1,
+      requests: 1 + retry.retries,
     });
     const connections = t.peer.connections;
     expect(decision(await observe(t, 'smtp-reset'))).toEqual({

@@ -1,4 +1,5 @@
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { BackendTimeoutError } from '../../errors/backend-timeout.error.js';
 import { BackendUnavailableError } from '../../errors/backend-unavailable.error.js';
 import { BackendValidationError } from '../../errors/backend-validation.error.js';
 import { loadPackage } from '../../utils/load-package.util.js';
@@ -57,6 +58,15 @@ function failures(conn: Connection) {
     ttl: make('ttl'),
     setIfAbsent: make('setIfAbsent'),
   };
+}
+
+/** `promise`, or a {@link BackendTimeoutError} after `ms` (the slow path after a reconnection only). */
+function withDeadline<T>(promise: Promise<T>, ms: number, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BackendTimeoutError(`Redis did not answer within ${timeoutMs} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 function isClient(target: RedisTarget): target is RedisClient {
@@ -429,11 +439,18 @@ export class RedisBackend extends BaseBackend {
     return conn.client.status === 'ready' && !conn.closed ? conn.client : undefined;
   }
 
-  /** Runs `call` once the client is connected again, or rejects after the command timeout. */
+  /**
+   * Runs `call` once the client is connected again. The wait and the command share one deadline
+   * (`commandTimeoutMs` from the first call), so a call never takes twice the timeout.
+   */
   #afterReconnect<T>(call: () => Promise<T>): Promise<T> {
-    return this.#whenReady(this.#conn.commandTimeoutMs).then(() => {
+    const timeoutMs = this.#conn.commandTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    return this.#whenReady(timeoutMs).then(() => {
       if (this.#client() === undefined) throw new BackendUnavailableError('Redis connection was lost again');
-      return call();
+      const left = deadline - Date.now();
+      if (left <= 0) throw new BackendTimeoutError(`Redis did not answer within ${timeoutMs} ms (it was reconnecting)`);
+      return withDeadline(call(), left, timeoutMs);
     });
   }
 
