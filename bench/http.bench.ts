@@ -114,7 +114,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
     cwd: root,
     stdio: 'inherit',
   });
-  const seconds = ctx.quick ? 1.5 : 5;
+  const seconds = ctx.quick ? 1 : 2.5;
   const warmup = ctx.quick ? 0.5 : 1;
   const apps = new Map<string, BenchApp>();
   const app = async (variant: string) => {
