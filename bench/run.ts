@@ -39,6 +39,16 @@ async function optionalSuite(file: string, fn: string): Promise<((ctx: BenchCont
   }
 }
 
+/** The latest `npm run soak` results (SOAK.md), which belong in BENCHMARKS.md too. */
+function soakSection(): string {
+  try {
+    const soak = readFileSync(join(root, 'SOAK.md'), 'utf8').replace(/^# .*\n/, '');
+    return `## Soak (\`npm run soak\`)\n${soak}`;
+  } catch {
+    return '';
+  }
+}
+
 async function main(): Promise<void> {
   const { RedisProcess } = (await import(pathToFileURL(join(root, 'test/utils/redis-server.js')).href)) as {
     RedisProcess: typeof RedisProcessType;
@@ -85,6 +95,7 @@ async function main(): Promise<void> {
     '',
     markdownTables(results),
     '',
+    soakSection(),
   ].join('\n');
   const outDir = quick ? join(root, '.bench-dist') : root;
   mkdirSync(outDir, { recursive: true });

@@ -21,8 +21,8 @@ interface Entry {
   value: unknown;
   /** Expiry as epoch ms, or 0 for none. */
   expiresAt: number;
-  /** Position in recency order (a counter of insertions and moves). */
-  seq: number;
+  /** Read or written since it last reached the front of the eviction queue (the CLOCK bit). */
+  used: boolean;
 }
 
 const SWEEP_BATCH = 20_000;
@@ -31,16 +31,18 @@ const TRUE = Promise.resolve(true);
 const FALSE = Promise.resolve(false);
 const DONE = Promise.resolve();
 
+/** Entries given a second chance per eviction at most, which bounds the work of one insert. */
+const MAX_SECOND_CHANCES = 32;
+
 /**
  * @internal The map and sweep timer shared by a memory backend and its namespaces.
- * Map order is recency order: the first key is the least recently used. An entry already among
- * the most recent quarter of the capacity is not moved again when read, which saves two hash
- * operations per hit without changing which entries are evicted first (those older than it).
+ * Eviction is CLOCK (second chance), the usual O(1) approximation of LRU: map order is insertion
+ * order, a read or write only sets the entry's `used` bit, and when the map is full the oldest
+ * entries that were used since they were last looked at are moved to the back (bit cleared)
+ * until an unused one is found and evicted. Reads therefore cost one hash lookup, not three.
  */
 export class MemoryStore {
   readonly map = new Map<string, Entry>();
-  private seq = 0;
-  private readonly window: number;
   private cursor: MapIterator<[string, Entry]> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -48,7 +50,6 @@ export class MemoryStore {
     readonly maxEntries: number,
     sweepIntervalMs: number,
   ) {
-    this.window = maxEntries >> 2;
     this.timer = setInterval(() => this.sweep(), sweepIntervalMs);
     this.timer.unref();
   }
@@ -68,21 +69,21 @@ export class MemoryStore {
     }
   }
 
-  /** Stores `value` under `key` as its most recently used entry, evicting the oldest past the bound. */
+  /** Stores `value` under `key`, evicting past the bound (see the class comment). */
   put(key: string, value: unknown, expiresAt: number): void {
     const map = this.map;
     const entry = map.get(key);
     if (entry !== undefined) {
       entry.value = value;
       entry.expiresAt = expiresAt;
-      this.touch(key, entry);
+      entry.used = true;
       return;
     }
-    map.set(key, { value, expiresAt, seq: ++this.seq });
-    if (map.size > this.maxEntries) map.delete(map.keys().next().value as string);
+    map.set(key, { value, expiresAt, used: false });
+    if (map.size > this.maxEntries) this.evict();
   }
 
-  /** The live entry for `key`, marked recently used; an expired entry is dropped. */
+  /** The live entry for `key`, marked used; an expired entry is dropped. */
   live(key: string): Entry | undefined {
     const entry = this.map.get(key);
     if (entry === undefined) return undefined;
@@ -90,15 +91,25 @@ export class MemoryStore {
       this.map.delete(key);
       return undefined;
     }
-    this.touch(key, entry);
+    entry.used = true;
     return entry;
   }
 
-  private touch(key: string, entry: Entry): void {
-    if (this.seq - entry.seq < this.window) return;
-    entry.seq = ++this.seq;
-    this.map.delete(key);
-    this.map.set(key, entry);
+  /** Removes one entry: the oldest unused one, after giving used ones a second chance. */
+  private evict(): void {
+    const map = this.map;
+    for (let i = 0; i < MAX_SECOND_CHANCES; i++) {
+      const key = map.keys().next().value as string;
+      const entry = map.get(key)!;
+      if (!entry.used) {
+        map.delete(key);
+        return;
+      }
+      entry.used = false;
+      map.delete(key);
+      map.set(key, entry);
+    }
+    map.delete(map.keys().next().value as string);
   }
 
   stop(): void {
