@@ -13,7 +13,7 @@ export interface Backend {
   exists(key: string): Promise<boolean>;
   /**
    * Atomically adds 1; a missing key becomes 1 and takes `ttlMs`, an existing counter keeps its
-   * remaining TTL (a fixed window).
+   * remaining TTL (a fixed window). A counter at 0 without expiry counts as new (it takes `ttlMs`).
    */
   increment(key: string, ttlMs?: number | null): Promise<number>;
   /** Like {@link Backend.increment} with any integer `delta`. */

@@ -246,6 +246,8 @@ export class MemoryBackend extends BaseBackend {
         throw new BackendValueError(`Cannot increment "${key}": the result would overflow`);
       }
       entry.value = next;
+      // Like Redis: a counter brought from 0 (without expiry) to `delta` counts as new and takes the TTL.
+      if (next === delta && entry.expiresAt === 0 && ttlMs != null) entry.expiresAt = Date.now() + ttlMs;
       return Promise.resolve(next);
     } catch (err) {
       return Promise.reject(err);

@@ -270,6 +270,18 @@ export function describeBackendConformance(name: string, factory: () => Promise<
         expect(await b.ttl('n')).toBeNull();
       });
 
+      it('treats a counter at 0 without expiry like a new one: it takes the TTL', async () => {
+        await b.set('zero', 0);
+        expect(await b.increment('zero', 5000)).toBe(1);
+        const left = (await b.ttl('zero'))!;
+        expect(left).toBeGreaterThan(0);
+        expect(left).toBeLessThanOrEqual(5000);
+        // Any other existing counter keeps having no expiry.
+        await b.set('three', 3);
+        expect(await b.incrementBy('three', -1, 5000)).toBe(2);
+        expect(await b.ttl('three')).toBeNull();
+      });
+
       it('incrementBy adds any integer delta', async () => {
         expect(await b.incrementBy('d', 10)).toBe(10);
         expect(await b.incrementBy('d', -3)).toBe(7);
