@@ -39,6 +39,15 @@ async function optionalSuite(file: string, fn: string): Promise<((ctx: BenchCont
   }
 }
 
+/** A hand-written file of the repository, or nothing when it is missing. */
+function readOptional(file: string): string {
+  try {
+    return readFileSync(join(root, file), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** The latest `npm run soak` results (SOAK.md), which belong in BENCHMARKS.md too. */
 function soakSection(): string {
   try {
@@ -94,6 +103,8 @@ async function main(): Promise<void> {
     '![ratio to target](benchmarks.svg)',
     '',
     markdownTables(results),
+    '',
+    readOptional('bench/analysis.md'),
     '',
     soakSection(),
   ].join('\n');
