@@ -36,7 +36,7 @@ export function svgChart(results: Comparison[]): string {
   const rows = results.filter((r) => r.target);
   const barH = 18;
   const gap = 6;
-  const labelW = 520;
+  const labelW = 680;
   const chartW = 360;
   const max = Math.max(2, ...rows.map((r) => r.ratio / r.target!.ratio));
   const height = 40 + rows.length * (barH + gap);
