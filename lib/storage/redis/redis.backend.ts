@@ -251,7 +251,7 @@ export class RedisBackend extends BaseBackend {
       : ttlMs == null
         ? client.set(full, raw)
         : client.set(full, raw, 'PX', ttlMs);
-    return sent.then(toVoid, this.#fail.set);
+    return this.#bounded(sent).then(toVoid, this.#fail.set);
   }
 
   get<V = unknown>(key: string): Promise<V | undefined> {
@@ -264,7 +264,7 @@ export class RedisBackend extends BaseBackend {
     if (client === undefined) return this.#afterReconnect(() => this.get<V>(key));
     const full = this.#prefix + key;
     const sent = (this.#unpipelined(full) ?? client).get(full);
-    return sent.then(decodeOrUndefined, this.#fail.get) as Promise<V | undefined>;
+    return this.#bounded(sent).then(decodeOrUndefined, this.#fail.get) as Promise<V | undefined>;
   }
 
   delete(key: string): Promise<boolean> {
@@ -276,7 +276,7 @@ export class RedisBackend extends BaseBackend {
     const client = this.#client();
     if (client === undefined) return this.#afterReconnect(() => this.delete(key));
     const full = this.#prefix + key;
-    return (this.#unpipelined(full) ?? client).del(full).then(positive, this.#fail.delete);
+    return this.#bounded((this.#unpipelined(full) ?? client).del(full)).then(positive, this.#fail.delete);
   }
 
   exists(key: string): Promise<boolean> {
@@ -288,7 +288,7 @@ export class RedisBackend extends BaseBackend {
     const client = this.#client();
     if (client === undefined) return this.#afterReconnect(() => this.exists(key));
     const full = this.#prefix + key;
-    return (this.#unpipelined(full) ?? client).exists(full).then(positive, this.#fail.exists);
+    return this.#bounded((this.#unpipelined(full) ?? client).exists(full)).then(positive, this.#fail.exists);
   }
 
   override increment(key: string, ttlMs?: number | null): Promise<number> {
@@ -308,7 +308,7 @@ export class RedisBackend extends BaseBackend {
     const full = this.#prefix + key;
     const rare = this.#unpipelined(full);
     const sent = rare ? rare.incrementBy(full, delta, ttlMs ?? 0) : client[INCREMENT_COMMAND](full, delta, ttlMs ?? 0);
-    return sent.then(undefined, this.#fail.increment);
+    return this.#bounded(sent).then(undefined, this.#fail.increment);
   }
 
   ttl(key: string): Promise<number | null | undefined> {
@@ -320,7 +320,7 @@ export class RedisBackend extends BaseBackend {
     const client = this.#client();
     if (client === undefined) return this.#afterReconnect(() => this.ttl(key));
     const full = this.#prefix + key;
-    return (this.#unpipelined(full) ?? client).pttl(full).then(fromPttl, this.#fail.ttl);
+    return this.#bounded((this.#unpipelined(full) ?? client).pttl(full)).then(fromPttl, this.#fail.ttl);
   }
 
   setIfAbsent<V>(key: string, value: V, ttlMs?: number | null): Promise<boolean> {
@@ -341,7 +341,7 @@ export class RedisBackend extends BaseBackend {
       : ttlMs == null
         ? client.set(full, raw, 'NX')
         : client.set(full, raw, 'PX', ttlMs, 'NX');
-    return sent.then(isOk, this.#fail.setIfAbsent);
+    return this.#bounded(sent).then(isOk, this.#fail.setIfAbsent);
   }
 
   override async getMany<V = unknown>(keys: readonly string[]): Promise<(V | undefined)[]> {
@@ -431,6 +431,17 @@ export class RedisBackend extends BaseBackend {
   #unpipelined(full: string): UnpipelinedCommands | undefined {
     const rare = this.#conn.unpipelined;
     return rare !== undefined && mayBeMisrouted(full) ? rare : undefined;
+  }
+
+  /**
+   * On a Cluster, bounds a call by `commandTimeoutMs` from now. ioredis starts a command's timer only
+   * when it reaches a node, and an auto-pipeline may hold it first while the slots are refreshed
+   * after a failover; a standalone client times its commands from the call, so it needs nothing.
+   */
+  #bounded<T>(sent: Promise<T>): Promise<T> {
+    if (!this.#isCluster) return sent;
+    const ms = this.#conn.commandTimeoutMs;
+    return withDeadline(sent, ms, ms);
   }
 
   /** The client when it is connected, else undefined. */
