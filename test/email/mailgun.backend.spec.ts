@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { simpleParser } from 'mailparser';
 import { inspect } from 'node:util';
-import { Attachment, Email, EmailError, MailgunBackend, MailgunRegion } from '../../lib/index.js';
+import { Attachment, Email, MailgunBackend, MailgunRegion } from '../../lib/index.js';
 import type { HttpPeer } from '../utils/http-peer.js';
 import { fieldValues, parseMailgunForm, startMailgunPeer } from '../utils/mailgun-peer.js';
 import { everythingShown, expectNoSecret } from './secrets.util.js';
+import { failure } from './failure.util.js';
 
 const apiKey = 'key-spec-Very-Secret-456';
 const domain = 'mg.example.test';
@@ -25,15 +26,6 @@ afterAll(async () => {
   await Promise.all([backend.close(), ...extra.map((b) => b.close())]);
   await peer.close();
 });
-
-async function failure(p: Promise<unknown>): Promise<EmailError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(EmailError);
-  return err as EmailError;
-}
 
 describe('MailgunBackend: the request, as the Messages API documents it', () => {
   it('POSTs multipart fields with Basic auth: addresses, h:, o:tag, v:, attachments', async () => {

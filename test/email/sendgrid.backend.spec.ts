@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Attachment, Email, EmailError, MemoryBackend, SendGridBackend } from '../../lib/index.js';
+import { Attachment, Email, MemoryBackend, SendGridBackend } from '../../lib/index.js';
 import type { HttpPeer } from '../utils/http-peer.js';
 import { sendGridBody, startSendGridPeer } from '../utils/sendgrid-peer.js';
 import { everythingShown, expectNoSecret } from './secrets.util.js';
+import { failure } from './failure.util.js';
 
 const apiKey = 'SG.spec-Very-Secret-Key-123';
 const retry = { retries: 2, minDelayMs: 1, maxDelayMs: 50 };
@@ -22,15 +23,6 @@ afterAll(async () => {
   await Promise.all([backend.close(), ...extra.map((b) => b.close())]);
   await peer.close();
 });
-
-async function failure(p: Promise<unknown>): Promise<EmailError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(EmailError);
-  return err as EmailError;
-}
 
 describe('SendGridBackend: the request, as the v3 API documents it', () => {
   it('POSTs /v3/mail/send with Bearer auth and the documented JSON body', async () => {

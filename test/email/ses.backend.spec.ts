@@ -2,10 +2,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { SESv2Client, type SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import { simpleParser } from 'mailparser';
 import { randomBytes } from 'node:crypto';
-import { Attachment, Email, EmailError, SesBackend } from '../../lib/index.js';
+import { Attachment, Email, SesBackend } from '../../lib/index.js';
 import { HttpPeer } from '../utils/http-peer.js';
 import { SesPeer } from '../utils/ses-peer.js';
 import { everythingShown, expectNoSecret } from './secrets.util.js';
+import { failure } from './failure.util.js';
 
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 const credentials = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'ses-spec-Secret-Access-Key' };
@@ -39,15 +40,6 @@ afterAll(async () => {
   client.destroy();
   await ses.close();
 });
-
-async function failure(p: Promise<unknown>): Promise<EmailError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(EmailError);
-  return err as EmailError;
-}
 
 describe('SesBackend against aws-ses-v2-local', () => {
   it('uses Simple content with BccAddresses and Attachments by default', async () => {

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Cluster } from 'ioredis';
-import { createServer, type Server, type Socket } from 'node:net';
 import { BackendUnavailableError, RedisBackend } from '../../lib/index.js';
 import { RedisClusterProcess, RedisProcess } from '../utils/redis-server.js';
 import { StallProxy } from '../utils/stall-proxy.js';
+import { startSilentServer } from '../utils/silent-server.js';
 
 /** How late past its deadline a call may settle on a loaded 2-core machine (timers and GC). */
 const SLACK_MS = 400;
@@ -170,13 +170,8 @@ describe('standalone Redis faults', () => {
   });
 
   it('a server that accepts and never answers: 100 calls reject in time and the wait queue stays capped', async () => {
-    const sockets = new Set<Socket>();
-    const sink: Server = createServer((s) => {
-      sockets.add(s);
-      s.on('error', () => undefined);
-    });
-    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-    const { port } = sink.address() as { port: number };
+    const sink = await startSilentServer();
+    const { port } = sink;
     const commandTimeoutMs = 300;
     const backend = RedisBackend.create(`redis://127.0.0.1:${port}`, { commandTimeoutMs, maxPendingWhileDisconnected: 25 });
     try {
@@ -190,8 +185,7 @@ describe('standalone Redis faults', () => {
       expect(connect.ms).toBeLessThan(500 + SLACK_MS);
     } finally {
       await backend.close();
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => sink.close(r));
+      await sink.close();
     }
   });
 });

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect, promisify } from 'node:util';
@@ -11,6 +10,7 @@ import { freePort } from '../utils/free-port.js';
 import { RedisProcess } from '../utils/redis-server.js';
 import { clusterNodes, redisUrl, uniquePrefix } from '../utils/redis-env.js';
 import { generateCertificate } from '../utils/tls-cert.js';
+import { startSilentServer } from '../utils/silent-server.js';
 
 const run = promisify(execFile);
 
@@ -139,20 +139,14 @@ describe('RedisBackend', () => {
     });
 
     it('rejects within commandTimeoutMs against a server that accepts and never answers', async () => {
-      const sockets = new Set<Socket>();
-      const sink: Server = createServer((s) => {
-        sockets.add(s);
-        s.on('error', () => undefined);
-      });
-      await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-      const { port } = sink.address() as { port: number };
+      const sink = await startSilentServer();
+      const { port } = sink;
       const backend = RedisBackend.create(`redis://127.0.0.1:${port}`, { commandTimeoutMs: 300 });
       const { ms, error } = await timedRejection(() => backend.get('k'));
       expect(error).toBeInstanceOf(BackendUnavailableError);
       expect(ms).toBeLessThan(1500);
       await backend.close();
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => sink.close(r));
+      await sink.close();
     });
   });
 
