@@ -19,6 +19,8 @@ export interface Comparison {
   unit: string;
   ours: Measurement;
   peer: Measurement;
+  /** Left out by `--match`: nothing was measured. */
+  skipped?: boolean;
   /** ours / peer for higher-is-better units, peer / ours when `lowerIsBetter`. */
   ratio: number;
   /** The target from the issues, e.g. `{ ratio: 0.7, text: '>= 70% of bare async Map' }`. */
@@ -33,6 +35,18 @@ export interface BenchContext {
   rounds: number;
   /** Redis URL of the benchmark's own redis-server. */
   redisUrl: string;
+}
+
+let workloadFilter: string | undefined;
+
+/** Runs only the comparisons whose workload contains `text` (`npm run bench -- --match text`). */
+export function selectWorkloads(text: string | undefined): void {
+  workloadFilter = text;
+}
+
+/** Starts a round from a collected heap (`--expose-gc`), so neither side pays for the other's garbage. */
+function collect(): void {
+  (globalThis as { gc?: () => void }).gc?.();
 }
 
 export function median(values: number[]): number {
@@ -51,21 +65,29 @@ export async function compare(
   ours: () => Promise<number>,
   peer: () => Promise<number>,
 ): Promise<Comparison> {
+  const { oursLabel, peerLabel, ...rest } = spec;
+  if (workloadFilter !== undefined && !`${spec.group} ${spec.workload}`.includes(workloadFilter)) {
+    const none = { rounds: [], median: NaN };
+    return { ...rest, ours: { label: oursLabel, ...none }, peer: { label: peerLabel, ...none }, ratio: NaN, skipped: true };
+  }
   const a: number[] = [];
   const b: number[] = [];
   // One unmeasured round each, so neither side pays for the JIT warm-up of the other.
   await ours();
   await peer();
+  const run = async (side: () => Promise<number>, into: number[]) => {
+    collect();
+    into.push(await side());
+  };
   for (let i = 0; i < rounds; i++) {
     if (i % 2 === 0) {
-      a.push(await ours());
-      b.push(await peer());
+      await run(ours, a);
+      await run(peer, b);
     } else {
-      b.push(await peer());
-      a.push(await ours());
+      await run(peer, b);
+      await run(ours, a);
     }
   }
-  const { oursLabel, peerLabel, ...rest } = spec;
   const ma = median(a);
   const mb = median(b);
   return {

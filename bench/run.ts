@@ -4,13 +4,22 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { RedisProcess as RedisProcessType } from '../test/utils/redis-server.js';
-import type { BenchContext, Comparison } from './bench.util.js';
+import { type BenchContext, type Comparison, selectWorkloads } from './bench.util.js';
 import { markdownTables, meets, replaceBetweenMarkers, summaryTable, svgChart } from './report.js';
 import { runFootprintBench } from './footprint.bench.js';
 import { runStorageBench } from './storage.bench.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quick = process.argv.includes('--quick');
+/** `--only storage,http` runs some suites and `--match text` some workloads, for profiling; neither writes a report. */
+const only = argValue('--only')?.split(',');
+const match = argValue('--match');
+const partial = only !== undefined || match !== undefined;
+
+function argValue(flag: string): string | undefined {
+  const at = process.argv.indexOf(flag);
+  return at === -1 ? undefined : process.argv[at + 1];
+}
 
 const PEERS = [
   'nestjs-backends', '@nestjs/core', 'ioredis', 'lru-cache', 'keyv', '@keyv/redis', 'cache-manager', 'rate-limiter-flexible',
@@ -69,6 +78,7 @@ async function main(): Promise<void> {
   console.log(`machine: ${machine}`);
   console.log(`packages: ${versions}`);
   const ctx: BenchContext = { quick, rounds: quick ? 1 : 5, redisUrl: redis.url };
+  selectWorkloads(match);
 
   const suites: [string, ((c: BenchContext) => Promise<Comparison[]>) | undefined][] = [
     ['storage', runStorageBench],
@@ -80,8 +90,10 @@ async function main(): Promise<void> {
   try {
     for (const [name, suite] of suites) {
       if (!suite) throw new Error(`benchmark suite "${name}" is missing`);
+      if (only && !only.some((o) => name.startsWith(o))) continue;
       console.log(`\n== ${name}`);
       for (const c of await suite(ctx)) {
+        if (c.skipped) continue;
         results.push(c);
         const verdict = meets(c) === undefined ? '' : meets(c) ? ' pass' : ' SHORT';
         console.log(`${c.workload}: ${c.ours.label} ${Math.round(c.ours.median)} vs ${c.peer.label} ${Math.round(c.peer.median)} ${c.unit} -> ${c.ratio.toFixed(2)}x${c.target ? ` (target ${c.target.text})` : ''}${verdict}`);
@@ -91,6 +103,10 @@ async function main(): Promise<void> {
     await redis.destroy();
   }
 
+  if (partial) {
+    console.log(`\n${results.length} comparisons (--only/--match: no report written)`);
+    return;
+  }
   const command = quick ? 'npm run bench -- --quick' : 'npm run bench';
   const md = [
     '# Benchmarks',

@@ -48,8 +48,19 @@ function explain(value: unknown, path: string, ancestors: object[]): void {
   }
 }
 
-/** Whether `value` is JSON data that round-trips exactly; builds nothing on the way (the hot path). */
-function isJsonValue(value: unknown, ancestors: object[]): boolean {
+/**
+ * Nesting depth the hot paths walk without tracking ancestors. A cycle, like any deeper value,
+ * fails this bound and goes to {@link explain}, which tracks them and tells the two apart.
+ */
+const FAST_DEPTH = 64;
+
+/**
+ * Whether `value` is JSON data that round-trips exactly, nested at most {@link FAST_DEPTH} deep
+ * (the hot path: builds nothing). `for...in` visits every own key and at most some inherited
+ * ones (a polluted `Object.prototype`), so it can refuse too much, never too little; a refusal is
+ * checked again by the exact walk.
+ */
+function isJsonValue(value: unknown, depth: number): boolean {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -58,21 +69,15 @@ function isJsonValue(value: unknown, ancestors: object[]): boolean {
       return Number.isFinite(value);
     case 'object': {
       if (value === null) return true;
-      if (ancestors.includes(value)) return false;
-      ancestors.push(value);
-      let ok = true;
+      if (depth === FAST_DEPTH) return false;
       if (Array.isArray(value)) {
-        for (let i = 0; ok && i < value.length; i++) ok = isJsonValue(value[i], ancestors);
-      } else {
-        const proto = Object.getPrototypeOf(value);
-        ok = proto === Object.prototype || proto === null;
-        if (ok) {
-          const keys = Object.keys(value);
-          for (let i = 0; ok && i < keys.length; i++) ok = isJsonValue((value as Record<string, unknown>)[keys[i]], ancestors);
-        }
+        for (let i = 0; i < value.length; i++) if (!isJsonValue(value[i], depth + 1)) return false;
+        return true;
       }
-      ancestors.pop();
-      return ok;
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const k in value) if (!isJsonValue((value as Record<string, unknown>)[k], depth + 1)) return false;
+      return true;
     }
     default:
       return false;
@@ -84,9 +89,8 @@ function isJsonValue(value: unknown, ancestors: object[]): boolean {
  * BigInt, non-finite numbers, class instances or cycles); the error names the offending path.
  */
 export function assertJsonValue(value: unknown): void {
-  if (isJsonValue(value, [])) return;
-  explain(value, 'value', []);
-  throw new BackendSerializationError('Cannot store this value: it is not JSON-compatible');
+  // The exact walk throws for anything wrong; it returns for valid data nested deeper than the bound.
+  if (!isJsonValue(value, 0)) explain(value, 'value', []);
 }
 
 /** Sets `out[key] = value` as an own data property, even for the key "__proto__". */
@@ -100,8 +104,8 @@ function define(out: Record<string, unknown>, key: string, value: unknown): void
 
 const INVALID: unique symbol = Symbol('invalid');
 
-/** Deep copy of JSON data, or INVALID at the first value JSON cannot carry exactly. */
-function cloneOrInvalid(value: unknown, ancestors: object[]): unknown {
+/** Deep copy of JSON data nested at most {@link FAST_DEPTH} deep, or INVALID at the first value it cannot take. */
+function cloneOrInvalid(value: unknown, depth: number): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -111,31 +115,27 @@ function cloneOrInvalid(value: unknown, ancestors: object[]): unknown {
       return value === 0 ? 0 : value;
     case 'object': {
       if (value === null) return null;
-      if (ancestors.includes(value)) return INVALID;
-      ancestors.push(value);
-      let out: unknown;
+      if (depth === FAST_DEPTH) return INVALID;
       if (Array.isArray(value)) {
         const arr = new Array(value.length);
         for (let i = 0; i < value.length; i++) {
-          const item = cloneOrInvalid(value[i], ancestors);
+          const item = cloneOrInvalid(value[i], depth + 1);
           if (item === INVALID) return INVALID;
           arr[i] = item;
         }
-        out = arr;
-      } else {
-        const proto = Object.getPrototypeOf(value);
-        if (proto !== Object.prototype && proto !== null) return INVALID;
-        const obj: Record<string, unknown> = {};
-        const keys = Object.keys(value);
-        for (let i = 0; i < keys.length; i++) {
-          const item = cloneOrInvalid((value as Record<string, unknown>)[keys[i]], ancestors);
-          if (item === INVALID) return INVALID;
-          define(obj, keys[i], item);
-        }
-        out = obj;
+        return arr;
       }
-      ancestors.pop();
-      return out;
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return INVALID;
+      // Object.keys, not for...in: a copy must never pick up keys from a polluted Object.prototype.
+      const obj: Record<string, unknown> = {};
+      const keys = Object.keys(value);
+      for (let i = 0; i < keys.length; i++) {
+        const item = cloneOrInvalid((value as Record<string, unknown>)[keys[i]], depth + 1);
+        if (item === INVALID) return INVALID;
+        define(obj, keys[i], item);
+      }
+      return obj;
     }
     default:
       return INVALID;
@@ -147,10 +147,11 @@ function cloneOrInvalid(value: unknown, ancestors: object[]): unknown {
  * backend stores objects that share nothing with the caller's.
  */
 export function cloneJsonValue(value: unknown): unknown {
-  const out = cloneOrInvalid(value, []);
+  const out = cloneOrInvalid(value, 0);
   if (out !== INVALID) return out;
-  assertJsonValue(value);
-  throw new BackendSerializationError('Cannot store this value: it is not JSON-compatible');
+  // Invalid (the exact walk throws and says where), or valid but deeper than the bound.
+  explain(value, 'value', []);
+  return copyJsonValue(value);
 }
 
 /** Deep copy of JSON data that was already validated by {@link cloneJsonValue}. */

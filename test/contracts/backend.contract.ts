@@ -25,6 +25,13 @@ class Point {
  * The storage contract: every Backend implementation runs these same cases, so memory, Redis and
  * Redis Cluster cannot drift apart.
  */
+/** `leaf` wrapped in `depth` levels of `{ child }` (objects) or `[ ]` (arrays, when `leaf` is one). */
+function nested(depth: number, leaf: unknown): unknown {
+  let value = leaf;
+  for (let i = 0; i < depth; i++) value = Array.isArray(leaf) ? [value] : { child: value };
+  return value;
+}
+
 export function describeBackendConformance(name: string, factory: () => Promise<BackendFixture>): void {
   describe(`Backend conformance: ${name}`, () => {
     let fixture: BackendFixture;
@@ -59,6 +66,9 @@ export function describeBackendConformance(name: string, factory: () => Promise<
         ['a nested object', { a: { b: { c: [1, 2, { d: 'e' }] } }, 'key with space': 'v', __proto__x: 1 }],
         ['a JSON-looking string', '{"not":"an object"}'],
         ['a numeric string', '123'],
+        // Deeper than the walk that tracks no ancestors (64 levels): checked again by the exact walk.
+        ['an object nested 200 deep', nested(200, { leaf: [1, 'two'] })],
+        ['an array nested 65 deep', nested(65, [])],
       ];
       it.each(values)('round-trips %s exactly', async (_label, value) => {
         await b.set('v', value);
@@ -115,6 +125,12 @@ export function describeBackendConformance(name: string, factory: () => Promise<
 
       const circular: Record<string, unknown> = { a: 1 };
       circular.self = circular;
+      const deepCycle: Record<string, unknown> = { a: 1 };
+      const deepCycleLeaf = nested(100, {}) as Record<string, unknown>;
+      let tail = deepCycleLeaf;
+      while (Object.keys(tail).length > 0) tail = tail.child as Record<string, unknown>;
+      tail.back = deepCycle;
+      deepCycle.down = deepCycleLeaf;
       const refused: [string, unknown][] = [
         ['a function', () => 1],
         ['a symbol', Symbol('s')],
@@ -129,6 +145,8 @@ export function describeBackendConformance(name: string, factory: () => Promise<
         ['an object holding a function', { ok: 1, fn: () => 2 }],
         ['an array holding undefined', [1, undefined]],
         ['a nested BigInt', { deep: { n: BigInt(1) } }],
+        ['a cycle closed 100 levels down', deepCycle],
+        ['a function 100 levels down', nested(100, { fn: () => 1 })],
       ];
       it.each(refused)('refuses %s with BackendSerializationError and writes nothing', async (_label, value) => {
         await b.set('keep', 'previous');

@@ -76,6 +76,21 @@ describe('MemoryBackend', () => {
     await b.close();
   });
 
+  it('stores only own keys of an object while Object.prototype carries an enumerable property', async () => {
+    const backend = new MemoryBackend();
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.polluted = () => 'not JSON';
+    try {
+      await backend.set('user', { id: 1, roles: ['a'] });
+      const back = (await backend.get<Record<string, unknown>>('user'))!;
+      expect(Object.keys(back)).toEqual(['id', 'roles']);
+      expect(Object.hasOwn(back, 'polluted')).toBe(false);
+    } finally {
+      delete proto.polluted;
+      await backend.close();
+    }
+  });
+
   it('refuses invalid options', () => {
     expect(() => new MemoryBackend({ maxEntries: 0 })).toThrow(RangeError);
     expect(() => new MemoryBackend({ sweepIntervalMs: -1 })).toThrow(RangeError);

@@ -69,6 +69,20 @@ function withDeadline<T>(promise: Promise<T>, ms: number, timeoutMs: number): Pr
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Sends the increment script straight to the socket instead of through ioredis' auto-pipeline. An
+ * auto-pipeline keeps one batch in flight and queues the rest until every reply of that batch is
+ * back, which leaves the client and redis-server waiting on each other for a script; streamed, the
+ * increments of 100 concurrent calls ran about 1.5x faster (see BENCHMARKS.md). The client's option
+ * array is replaced, never mutated, in case the application shares it.
+ */
+function streamIncrements(client: RedisClient): void {
+  const options = client.options as { autoPipeliningIgnoredCommands?: string[] } | undefined;
+  if (options === undefined) return;
+  const ignored = options.autoPipeliningIgnoredCommands ?? [];
+  if (!ignored.includes(INCREMENT_COMMAND)) options.autoPipeliningIgnoredCommands = [...ignored, INCREMENT_COMMAND];
+}
+
 function isClient(target: RedisTarget): target is RedisClient {
   return typeof (target as { sendCommand?: unknown }).sendCommand === 'function';
 }
@@ -144,6 +158,7 @@ export class RedisBackend extends BaseBackend {
     if (typeof conn.client[INCREMENT_COMMAND] !== 'function') {
       client.defineCommand(INCREMENT_COMMAND, { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
     }
+    streamIncrements(client);
     this.#conn = conn;
   }
 
