@@ -21,7 +21,7 @@ export interface Comparison {
   peer: Measurement;
   /** Left out by `--match`: nothing was measured. */
   skipped?: boolean;
-  /** ours / peer for higher-is-better units, peer / ours when `lowerIsBetter`. */
+  /** Median of the per-round ratios ours / peer (peer / ours when `lowerIsBetter`). */
   ratio: number;
   /** The target from the issues, e.g. `{ ratio: 0.7, text: '>= 70% of bare async Map' }`. */
   target?: { ratio: number; text: string };
@@ -35,6 +35,11 @@ export interface BenchContext {
   rounds: number;
   /** Redis URL of the benchmark's own redis-server. */
   redisUrl: string;
+}
+
+/** Rounds of an HTTP comparison: more than in-process ones, since one HTTP round varies more. */
+export function httpRounds(ctx: BenchContext): number {
+  return ctx.quick ? 1 : 9;
 }
 
 let workloadFilter: string | undefined;
@@ -88,13 +93,15 @@ export async function compare(
       await run(ours, a);
     }
   }
-  const ma = median(a);
-  const mb = median(b);
+  // Each round pairs the two sides measured back to back, so the ratio is the median of the
+  // per-round ratios: a slow spell of the machine (CPU steal on a shared host) slows both sides of
+  // a pair and cancels out, where a ratio of two medians would take it in full.
+  const ratios = a.map((x, i) => (rest.lowerIsBetter ? b[i] / x : x / b[i]));
   return {
     ...rest,
-    ours: { label: oursLabel, rounds: a, median: ma },
-    peer: { label: peerLabel, rounds: b, median: mb },
-    ratio: rest.lowerIsBetter ? mb / ma : ma / mb,
+    ours: { label: oursLabel, rounds: a, median: median(a) },
+    peer: { label: peerLabel, rounds: b, median: median(b) },
+    ratio: median(ratios),
   };
 }
 

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchContext, type Comparison, compare } from './bench.util.js';
+import { type BenchContext, type Comparison, compare, httpRounds } from './bench.util.js';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -127,7 +127,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
     cwd: root,
     stdio: 'inherit',
   });
-  const seconds = ctx.quick ? 1 : 2.5;
+  const seconds = ctx.quick ? 1 : 2;
   if (cpus().length > 1 && hasTaskset()) {
     const others = `1-${cpus().length - 1}`;
     execFileSync('taskset', ['-cp', others, String(process.pid)], { stdio: 'ignore' });
@@ -162,7 +162,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           peerLabel: 'no guard',
           target: { ratio: 0.95, text: '>= 95% of no guard' },
         },
-        ctx.rounds,
+        httpRounds(ctx),
         () => round('throttle-memory'),
         () => round('none'),
       ),
@@ -177,7 +177,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           peerLabel: '@nestjs/throttler',
           target: { ratio: 1.0, text: '>= @nestjs/throttler' },
         },
-        ctx.rounds,
+        httpRounds(ctx),
         () => round('throttle-memory'),
         () => round('nest-throttler'),
       ),
@@ -192,7 +192,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           peerLabel: 'no guard',
           target: { ratio: 0.85, text: '>= 85% of no guard' },
         },
-        ctx.rounds,
+        httpRounds(ctx),
         () => round('throttle-redis'),
         () => round('none'),
       ),
@@ -208,7 +208,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           peerLabel: '@nestjs/throttler + Redis storage',
           target: { ratio: 1.0, text: '>= @nestjs/throttler on Redis' },
         },
-        ctx.rounds,
+        httpRounds(ctx),
         () => round('throttle-redis'),
         () => round('nest-throttler-redis'),
       ),
@@ -224,7 +224,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           oursLabel: 'ThrottlerGuard (memory)',
           peerLabel: 'no guard',
         },
-        ctx.rounds,
+        httpRounds(ctx),
         () => round('fastify:throttle-memory'),
         () => round('fastify:none'),
       ),
@@ -238,7 +238,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           oursLabel: 'ThrottlerGuard (Redis)',
           peerLabel: 'no guard',
         },
-        ctx.rounds,
+        httpRounds(ctx),
         () => round('fastify:throttle-redis'),
         () => round('fastify:none'),
       ),
@@ -254,7 +254,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
             oursLabel: 'ThrottlerGuard (memory)',
             peerLabel: 'no guard',
           },
-          ctx.rounds,
+          httpRounds(ctx),
           () => round('throttle-clients', undefined, clients),
           () => round('none', undefined, clients),
         ),
@@ -273,7 +273,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           peerLabel: '@nestjs/cache-manager',
           target: { ratio: 1.0, text: '>= @nestjs/cache-manager' },
         },
-        ctx.rounds,
+        httpRounds(ctx),
         () => round('cache-ours'),
         () => round('cache-nest'),
       ),
@@ -292,7 +292,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           peerLabel: 'connect-redis',
           target: { ratio: 1.0, text: '>= connect-redis' },
         },
-        ctx.rounds,
+        httpRounds(ctx),
         () => round('session-ours', oursCookie),
         () => round('session-connect', peerCookie),
       ),

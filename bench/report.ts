@@ -17,7 +17,7 @@ export function markdownTables(results: Comparison[]): string {
         .filter((r) => r.group === group)
         .map((r) => {
           const verdict = meets(r) === undefined ? '' : meets(r) ? 'pass' : '**short**';
-          const ratio = r.lowerIsBetter ? `${fmt(r.peer.median / r.ours.median)}x peer (lower is better)` : `${fmt(r.ratio)}x`;
+          const ratio = r.lowerIsBetter ? `${fmt(r.ratio)}x peer (lower is better)` : `${fmt(r.ratio)}x`;
           return `| ${r.workload} | ${r.ours.label} | ${fmt(r.ours.median)} ${r.unit} | ${r.peer.label} | ${fmt(r.peer.median)} ${r.unit} | ${ratio} | ${r.target?.text ?? ''} | ${verdict} |`;
         });
       return [

@@ -228,30 +228,38 @@ export class MemoryBackend extends BaseBackend {
 
   incrementBy(key: string, delta: number, ttlMs?: number | null): Promise<number> {
     try {
-      assertKey(key);
-      assertDelta(delta);
-      assertTtl(ttlMs);
-      const k = this.#prefix + key;
-      const entry = this.#store.live(k);
-      if (entry === undefined) {
-        this.#store.put(k, delta, expiry(ttlMs));
-        return Promise.resolve(delta);
-      }
-      const current = entry.value;
-      if (typeof current !== 'number' || !Number.isSafeInteger(current)) {
-        throw new BackendValueError(`Cannot increment "${key}": the stored value is not an integer`);
-      }
-      const next = current + delta;
-      if (!Number.isSafeInteger(next)) {
-        throw new BackendValueError(`Cannot increment "${key}": the result would overflow`);
-      }
-      entry.value = next;
-      // Like Redis: a counter brought from 0 (without expiry) to `delta` counts as new and takes the TTL.
-      if (next === delta && entry.expiresAt === 0 && ttlMs != null) entry.expiresAt = Date.now() + ttlMs;
-      return Promise.resolve(next);
+      return Promise.resolve(this.incrementNow(key, delta, ttlMs));
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * @internal {@link MemoryBackend.incrementBy} without the Promise: the new value, or a thrown
+   * backend error. The throttler counts through it, so a guard on memory answers synchronously.
+   */
+  incrementNow(key: string, delta: number, ttlMs?: number | null): number {
+    assertKey(key);
+    assertDelta(delta);
+    assertTtl(ttlMs);
+    const k = this.#prefix + key;
+    const entry = this.#store.live(k);
+    if (entry === undefined) {
+      this.#store.put(k, delta, expiry(ttlMs));
+      return delta;
+    }
+    const current = entry.value;
+    if (typeof current !== 'number' || !Number.isSafeInteger(current)) {
+      throw new BackendValueError(`Cannot increment "${key}": the stored value is not an integer`);
+    }
+    const next = current + delta;
+    if (!Number.isSafeInteger(next)) {
+      throw new BackendValueError(`Cannot increment "${key}": the result would overflow`);
+    }
+    entry.value = next;
+    // Like Redis: a counter brought from 0 (without expiry) to `delta` counts as new and takes the TTL.
+    if (next === delta && entry.expiresAt === 0 && ttlMs != null) entry.expiresAt = Date.now() + ttlMs;
+    return next;
   }
 
   ttl(key: string): Promise<number | null | undefined> {

@@ -3,9 +3,6 @@ import { BackendValidationError } from '../errors/backend-validation.error.js';
 /** Longest accepted key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
 
-/** A UTF-16 surrogate that is not part of a pair (with the `u` flag, a pair is one code point). */
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
-
 /**
  * Refuses a key that is not a non-empty string of at most {@link MAX_KEY_BYTES} bytes of well-formed
  * text. A lone surrogate has no UTF-8 form: Redis would receive U+FFFD, so two different keys
@@ -15,7 +12,7 @@ export function assertKey(key: string): void {
   if (typeof key !== 'string' || key.length === 0) {
     throw new BackendValidationError('Storage key must be a non-empty string');
   }
-  if (LONE_SURROGATE.test(key)) {
+  if (!key.isWellFormed()) {
     throw new BackendValidationError('Storage key must be well-formed text: it contains a lone UTF-16 surrogate');
   }
   // A UTF-16 unit takes at most 3 UTF-8 bytes: short keys skip the byte count.

@@ -20,13 +20,13 @@ import {
 } from './throttle.decorator.js';
 import { THROTTLE_SETTINGS, type ThrottleSettings } from './throttler.constants.js';
 import { ThrottlerException, ThrottlerUnavailableException } from './throttler.exception.js';
-import { type ThrottleResult, Throttler } from './throttler.service.js';
+import { type ThrottleResult, Throttler, TrackedLimit } from './throttler.service.js';
 import { RoutePlans } from '../utils/route-plans.util.js';
 
 /** The limits of one route, resolved once from its metadata. */
 interface RoutePlan {
-  /** Key prefix of each limit: scope + limit name. */
-  limits: { rate: NamedRate; prefix: string }[];
+  /** Each limit with its key prefix (scope + limit name) and its recent trackers. */
+  limits: TrackedLimit[];
 }
 
 const SKIP: RoutePlan = { limits: [] };
@@ -55,7 +55,11 @@ export class ThrottlerGuard implements CanActivate {
     this.settings = settings ?? DEFAULT_SETTINGS;
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Counts the request against each limit of its route. Answers synchronously when it can (memory
+   * backend, no asynchronous hook), which spares Nest an await per request.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const plan = this.plans.of(context);
     if (plan === SKIP) return true;
     const pair = this.getRequestResponse(context);
@@ -68,43 +72,15 @@ export class ThrottlerGuard implements CanActivate {
       marks[COUNTED] = true;
     }
     const skip = this.shouldSkip(context, req);
-    if (skip === true || (skip !== false && (await skip))) return true;
-    const trackerOrPromise = this.getTracker(context, req);
-    const tracker = typeof trackerOrPromise === 'string' ? trackerOrPromise : await trackerOrPromise;
-
-    let results: ThrottleResult[];
-    try {
-      const limits = plan.limits;
-      results =
-        limits.length === 1
-          ? [await this.throttler.take(limits[0].prefix + tracker, limits[0].rate)]
-          : await Promise.all(limits.map((l) => this.throttler.take(l.prefix + tracker, l.rate)));
-    } catch (err) {
-      if (!(err instanceof BackendError)) throw err;
-      return this.onBackendError(context, err);
+    if (skip === true) return true;
+    if (skip !== false) {
+      return skip.then((skipped) => (skipped ? true : this.countTracker(context, plan, req, res)));
     }
-    this.outage.ok();
-
-    // Report the most constrained limit; refuse when any limit is exceeded.
-    let shown = results[0];
-    let refused: ThrottleResult | undefined;
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i];
-      if (i > 0 && (r.remaining < shown.remaining || (r.remaining === shown.remaining && r.resetMs > shown.resetMs))) {
-        shown = r;
-      }
-      if (!r.allowed && (refused === undefined || r.retryAfterMs > refused.retryAfterMs)) refused = r;
-    }
-    if (refused !== undefined) shown = refused;
-    this.setHeaders(res, shown);
-    if (refused !== undefined) {
-      setResponseHeader(res, 'Retry-After', Math.max(1, Math.ceil(refused.retryAfterMs / 1000)));
-      return this.throwThrottlingException(context, refused);
-    }
-    return true;
+    return this.countTracker(context, plan, req, res);
   }
 
   /**
+   * The request and response of the context.  /**
    * The request and response of the context. HTTP by default; override it for other transports,
    * e.g. GraphQL: `const ctx = GqlExecutionContext.create(context).getContext(); return { req: ctx.req, res: ctx.res }`,
    * or WebSocket: `return { req: context.switchToWs().getClient() }` (with a `getTracker` reading the socket's address).
@@ -112,8 +88,8 @@ export class ThrottlerGuard implements CanActivate {
    */
   protected getRequestResponse(context: ExecutionContext): HttpPair | undefined {
     if (context.getType() !== 'http') return undefined;
-    const http = context.switchToHttp();
-    return { req: http.getRequest(), res: http.getResponse() };
+    // The HTTP arguments are (req, res, next); switchToHttp() would build three closures per call.
+    return { req: context.getArgByIndex(0), res: context.getArgByIndex(1) };
   }
 
   /**
@@ -151,6 +127,80 @@ export class ThrottlerGuard implements CanActivate {
     return true;
   }
 
+  private countTracker(
+    context: ExecutionContext,
+    plan: RoutePlan,
+    req: Record<string, any>,
+    res: Record<string, any> | undefined,
+  ): boolean | Promise<boolean> {
+    const tracker = this.getTracker(context, req);
+    if (typeof tracker !== 'string') return tracker.then((t) => this.count(context, plan, res, t));
+    return this.count(context, plan, res, tracker);
+  }
+
+  /** One increment per limit, then the headers and the verdict. */
+  private count(
+    context: ExecutionContext,
+    plan: RoutePlan,
+    res: Record<string, any> | undefined,
+    tracker: string,
+  ): boolean | Promise<boolean> {
+    const limits = plan.limits;
+    let taken: ThrottleResult | Promise<ThrottleResult> | Promise<ThrottleResult[]>;
+    try {
+      taken =
+        limits.length === 1
+          ? this.throttler.takeTracked(limits[0], tracker)
+          : Promise.all(limits.map((l) => this.throttler.takeTracked(l, tracker)));
+    } catch (err) {
+      return this.failed(context, err);
+    }
+    if (taken instanceof Promise) {
+      return taken.then(
+        (results) => this.decide(context, res, results),
+        (err: unknown) => this.failed(context, err),
+      );
+    }
+    return this.decide(context, res, taken);
+  }
+
+  /** Sets the headers of the most constrained limit and refuses when any limit is exceeded. */
+  private decide(
+    context: ExecutionContext,
+    res: Record<string, any> | undefined,
+    results: ThrottleResult | ThrottleResult[],
+  ): boolean {
+    this.outage.ok();
+    let shown: ThrottleResult;
+    let refused: ThrottleResult | undefined;
+    if (!Array.isArray(results)) {
+      shown = results;
+      if (!results.allowed) refused = results;
+    } else {
+      shown = results[0];
+      for (let i = 0; i < results.length; i++) {
+        const r = results[i];
+        if (i > 0 && (r.remaining < shown.remaining || (r.remaining === shown.remaining && r.resetMs > shown.resetMs))) {
+          shown = r;
+        }
+        if (!r.allowed && (refused === undefined || r.retryAfterMs > refused.retryAfterMs)) refused = r;
+      }
+    }
+    if (refused !== undefined) shown = refused;
+    this.setHeaders(res, shown);
+    if (refused !== undefined) {
+      setResponseHeader(res, 'Retry-After', Math.max(1, Math.ceil(refused.retryAfterMs / 1000)));
+      return this.throwThrottlingException(context, refused);
+    }
+    return true;
+  }
+
+  /** A backend error goes to {@link ThrottlerGuard.onBackendError}; anything else is rethrown. */
+  private failed(context: ExecutionContext, err: unknown): boolean {
+    if (!(err instanceof BackendError)) throw err;
+    return this.onBackendError(context, err);
+  }
+
   private buildPlan(cls: Type, handler: (...args: any[]) => any): RoutePlan {
     const skip = this.reflector.getAllAndOverride<boolean | undefined>(SKIP_THROTTLE_METADATA, [handler, cls]);
     if (skip === true) return SKIP;
@@ -159,6 +209,6 @@ export class ThrottlerGuard implements CanActivate {
     const limits = onHandler?.limits ?? onClass?.limits ?? this.settings.defaultLimits;
     if (limits.length === 0) return SKIP;
     const scope = onHandler?.scope ?? onClass?.scope ?? `${cls.name}.${handler.name}`;
-    return { limits: limits.map((rate) => ({ rate, prefix: `${scope}\u0000${rate.name}\u0000` })) };
+    return { limits: limits.map((rate: NamedRate) => new TrackedLimit(rate, `${scope}\u0000${rate.name}\u0000`)) };
   }
 }

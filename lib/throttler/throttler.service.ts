@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Backend } from '../storage/index.js';
+import { type Backend, MemoryBackend } from '../storage/index.js';
 import { parseRate, type Rate, type RateInput } from './rate.parser.js';
 import { ThrottlerConfigError } from './throttler-config.error.js';
 import type { ThrottleAlgorithm } from './throttler-options.interface.js';
@@ -27,8 +27,34 @@ export interface ThrottlerOptions {
 }
 
 const MAX_CACHED_RATES = 1000;
-/** Hashes of recent keys are kept so a busy client is not hashed again on every hit. */
-const MAX_CACHED_HASHES = 10_000;
+/** Recent keys keep their hash and counter key, so a busy client is not hashed again on every hit. */
+const MAX_CACHED_KEYS = 10_000;
+
+/** What a recent key keeps between hits: its hash and the counter key of its current window. */
+interface KeyState {
+  hash: string;
+  /** Window offset in ms, from the hash (see {@link window}). */
+  offset: number;
+  /** Index of the window `counter` belongs to, -1 before the first hit. */
+  index: number;
+  /** Full counter key of window `index` (namespace included). */
+  counter: string;
+}
+
+/**
+ * @internal One limit of a guarded route: its rate and key prefix, and the state of its recent
+ * trackers, so a hit looks up the tracker alone and builds no key string while the window lasts.
+ */
+export class TrackedLimit {
+  /** Recent trackers; emptied when it reaches {@link MAX_CACHED_KEYS}. */
+  readonly states = new Map<string, KeyState>();
+
+  constructor(
+    readonly rate: Rate,
+    /** Scope and limit name, prepended to the tracker. */
+    readonly prefix: string,
+  ) {}
+}
 
 /**
  * Counts hits per key on the shared backend with one `increment` per hit, e.g. to limit login
@@ -38,9 +64,13 @@ const MAX_CACHED_HASHES = 10_000;
 export class Throttler {
   /** The algorithm every call uses. */
   readonly algorithm: ThrottleAlgorithm;
+  /** The backend given to the constructor; keys carry {@link Throttler.namespace} themselves. */
   private readonly backend: Backend;
+  private readonly namespace: string;
+  /** The backend again when it is a {@link MemoryBackend}, which counts synchronously. */
+  private readonly memory: MemoryBackend | undefined;
   private readonly rates = new Map<string, Rate>();
-  private readonly hashes = new Map<string, KeyHash>();
+  private readonly keys = new Map<string, KeyState>();
 
   constructor(backend: Backend, options: ThrottlerOptions = {}) {
     const algorithm = options.algorithm ?? 'fixed-window';
@@ -51,7 +81,12 @@ export class Throttler {
       );
     }
     this.algorithm = algorithm;
-    this.backend = backend.namespace(options.namespace ?? 'throttle:');
+    const namespace = options.namespace ?? 'throttle:';
+    // Same keys as `backend.namespace(namespace)`, built here so a hit allocates no second key.
+    backend.namespace(namespace);
+    this.backend = backend;
+    this.namespace = namespace;
+    this.memory = countsSynchronously(backend) ? backend : undefined;
   }
 
   /** Counts one hit of `key` against `rate` and says whether it is allowed. */
@@ -68,33 +103,62 @@ export class Throttler {
   /** Forgets the hits of `key` for `rate` (e.g. after a successful login). */
   async reset(key: string, rate: RateInput): Promise<void> {
     const parsed = this.rateOf(rate);
-    const w = window(this.hashOf(key), parsed.ttlMs, Date.now());
-    await this.backend.deleteMany([`${w.hash}:${w.index.toString(36)}`, `${w.hash}:${(w.index - 1).toString(36)}`]);
+    const state = this.stateOf(this.keys, key, key);
+    const index = window(state, parsed.ttlMs, Date.now()).index;
+    await this.backend.deleteMany([this.counterKey(state, index), this.counterKey(state, index - 1)]);
   }
 
-  /** @internal One hit with an already parsed rate (the guard's path). */
+  /** Counts one hit of `key` with an already parsed rate. */
   take(key: string, rate: Rate): Promise<ThrottleResult> {
-    const w = window(this.hashOf(key), rate.ttlMs, Date.now());
-    const current = `${w.hash}:${w.index.toString(36)}`;
-    if (this.algorithm === 'fixed-window') {
-      return this.backend.increment(current, w.resetMs).then((count) => fixedResult(rate.limit, count, w.resetMs));
+    try {
+      return Promise.resolve(this.hit(this.stateOf(this.keys, key, key), rate));
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const previous = `${w.hash}:${(w.index - 1).toString(36)}`;
+  }
+
+  /**
+   * @internal One hit of `tracker` on a guarded route's limit (the guard's path). On the memory
+   * backend with fixed windows the result comes back synchronously (errors are thrown).
+   */
+  takeTracked(limit: TrackedLimit, tracker: string): ThrottleResult | Promise<ThrottleResult> {
+    const state = limit.states.get(tracker) ?? this.stateOf(limit.states, tracker, limit.prefix + tracker);
+    return this.hit(state, limit.rate);
+  }
+
+  private hit(state: KeyState, rate: Rate): ThrottleResult | Promise<ThrottleResult> {
+    const w = window(state, rate.ttlMs, Date.now());
+    if (w.index !== state.index) {
+      state.index = w.index;
+      state.counter = this.counterKey(state, w.index);
+    }
+    const resetMs = w.resetMs;
+    if (this.algorithm === 'fixed-window') {
+      const memory = this.memory;
+      if (memory !== undefined) return fixedResult(rate.limit, memory.incrementNow(state.counter, 1, resetMs), resetMs);
+      return this.backend.increment(state.counter, resetMs).then((count) => fixedResult(rate.limit, count, resetMs));
+    }
+    const previous = this.counterKey(state, w.index - 1);
     // The current counter must outlive its window by one more: it is the next one's "previous".
-    return Promise.all([this.backend.increment(current, w.resetMs + rate.ttlMs), this.backend.get<number>(previous)]).then(
-      ([count, prev]) => slidingResult(rate, count, typeof prev === 'number' ? prev : 0, w.resetMs),
+    return Promise.all([this.backend.increment(state.counter, resetMs + rate.ttlMs), this.backend.get<number>(previous)]).then(
+      ([count, prev]) => slidingResult(rate, count, typeof prev === 'number' ? prev : 0, resetMs),
     );
   }
 
-  private hashOf(key: string): KeyHash {
-    let h = this.hashes.get(key);
-    if (h === undefined) {
+  private counterKey(state: KeyState, index: number): string {
+    return `${this.namespace}${state.hash}:${index.toString(36)}`;
+  }
+
+  /** The state of `id` in `states`, created from the SHA-256 of `key` on first sight. */
+  private stateOf(states: Map<string, KeyState>, id: string, key: string): KeyState {
+    let state = states.get(id);
+    if (state === undefined) {
       const digest = createHash('sha256').update(key).digest();
-      h = { text: digest.toString('base64url'), bits: digest.readUInt32BE(0) };
-      if (this.hashes.size >= MAX_CACHED_HASHES) this.hashes.clear();
-      this.hashes.set(key, h);
+      state = { hash: digest.toString('base64url'), offset: digest.readUInt32BE(0), index: -1, counter: '' };
+      if (states.size >= MAX_CACHED_KEYS) states.clear();
+      states.set(id, state);
     }
-    return h;
+    return state;
   }
 
   private rateOf(rate: RateInput): Rate {
@@ -108,26 +172,29 @@ export class Throttler {
   }
 }
 
-/** SHA-256 of a key: its base64url text and its first 32 bits (the window offset). */
-interface KeyHash {
-  text: string;
-  bits: number;
+/**
+ * Whether `backend` is a plain {@link MemoryBackend}, whose increment can be read synchronously.
+ * A subclass or a proxy that changes `increment` keeps the asynchronous path, so it sees every hit.
+ */
+function countsSynchronously(backend: Backend): backend is MemoryBackend {
+  const proto = MemoryBackend.prototype;
+  return backend instanceof MemoryBackend && backend.increment === proto.increment && backend.incrementBy === proto.incrementBy;
 }
 
 interface Window {
-  hash: string;
   index: number;
   resetMs: number;
 }
 
 /**
- * The window of `key` at `now`. Windows are aligned to the clock plus a per-key offset taken from
- * the hash, so the reset time is known without a second call and keys do not all reset together.
+ * The window of a key at `now`. Windows are aligned to the clock plus a per-key offset taken from
+ * the first 32 bits of its hash, so the reset time is known without a second call and keys do not
+ * all reset together.
  */
-function window(hash: KeyHash, ttlMs: number, now: number): Window {
-  const shifted = now + (hash.bits % ttlMs);
+function window(state: KeyState, ttlMs: number, now: number): Window {
+  const shifted = now + (state.offset % ttlMs);
   const index = Math.floor(shifted / ttlMs);
-  return { hash: hash.text, index, resetMs: (index + 1) * ttlMs - shifted };
+  return { index, resetMs: (index + 1) * ttlMs - shifted };
 }
 
 function fixedResult(limit: number, count: number, resetMs: number): ThrottleResult {

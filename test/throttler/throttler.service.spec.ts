@@ -82,3 +82,23 @@ describe('Throttler sliding window (memory, controlled clock)', () => {
     expect(() => new Throttler(backend, { algorithm: 'token-bucket' as never })).toThrow(/Unknown throttle algorithm/);
   });
 });
+
+describe('Throttler on a MemoryBackend that changes increment', () => {
+  it('goes through the overridden increment for every hit (the synchronous path is for the plain class only)', async () => {
+    const seen: string[] = [];
+    class CountingBackend extends MemoryBackend {
+      override incrementBy(key: string, delta: number, ttlMs?: number | null): Promise<number> {
+        seen.push(key);
+        return super.incrementBy(key, delta, ttlMs);
+      }
+    }
+    const backend = new CountingBackend();
+    const throttler = new Throttler(backend, { namespace: 'rl:' });
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push(await throttler.consume('ann', '2/minute'));
+    expect(results.map((r) => r.allowed)).toEqual([true, true, false]);
+    expect(seen).toHaveLength(3);
+    expect(seen.every((k) => k.startsWith('rl:'))).toBe(true);
+    await backend.close();
+  });
+});
