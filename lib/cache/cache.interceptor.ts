@@ -50,22 +50,40 @@ export class CacheInterceptor implements NestInterceptor {
     protected readonly reflector: Reflector,
   ) {}
 
-  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> | Promise<Observable<unknown>> {
     if (context.getType() !== 'http') return next.handle();
     const plan = this.plans.of(context);
     if (plan === NEVER) return next.handle();
-    const http = context.switchToHttp();
-    const req = http.getRequest();
-    if (!this.isRequestCacheable(context, req)) return next.handle();
-    const keyOrPromise = this.trackBy(context);
-    const key = typeof keyOrPromise === 'string' || keyOrPromise === undefined ? keyOrPromise : await keyOrPromise;
-    if (key === undefined) return next.handle();
-    const res = http.getResponse();
-    const flights = this.cache.flights;
+    if (!this.isRequestCacheable(context, context.getArgByIndex(0))) return next.handle();
+    const key = this.trackBy(context);
+    if (typeof key === 'string' || key === undefined) return this.answer(context, plan, key, next);
+    return key.then((k) => this.answer(context, plan, k, next));
+  }
 
-    let pending = flights.get(key);
+  /** Serves `key` from a running flight or the cache, else runs the handler as the flight's leader. */
+  private answer(
+    context: ExecutionContext,
+    plan: RoutePlan,
+    key: string | undefined,
+    next: CallHandler,
+  ): Observable<unknown> | Promise<Observable<unknown>> {
+    if (key === undefined) return next.handle();
+    const res = context.getArgByIndex(1);
+    const pending = this.cache.flights.get(key);
     if (pending !== undefined) return this.join(pending, res, next);
-    const stored = await this.cache.readEntry(key);
+    const stored = this.cache.readEntry(key);
+    if (stored instanceof Promise) return stored.then((entry) => this.afterRead(context, plan, key, entry, res, next));
+    return this.afterRead(context, plan, key, stored, res, next);
+  }
+
+  private afterRead(
+    context: ExecutionContext,
+    plan: RoutePlan,
+    key: string,
+    stored: string | undefined | null,
+    res: Record<string, any>,
+    next: CallHandler,
+  ): Observable<unknown> | Promise<Observable<unknown>> {
     if (typeof stored === 'string') return of(serve(res, stored, 'HIT'));
     if (stored === null) {
       // The backend failed or is slow: answer as if uncached, without storing anything.
@@ -73,7 +91,7 @@ export class CacheInterceptor implements NestInterceptor {
       return next.handle();
     }
     // Checked again: another request may have become the leader while this one was reading.
-    pending = flights.get(key);
+    const pending = this.cache.flights.get(key);
     if (pending !== undefined) return this.join(pending, res, next);
     return this.lead(key, plan.ttlMs, context, res, next);
   }
@@ -90,7 +108,7 @@ export class CacheInterceptor implements NestInterceptor {
    * `return req.user ? \`${req.user.id}:${this.getRouteKey(context)}\` : super.trackBy(context)`.
    */
   protected trackBy(context: ExecutionContext): string | undefined | Promise<string | undefined> {
-    const headers = context.switchToHttp().getRequest().headers ?? {};
+    const headers = context.getArgByIndex(0).headers ?? {};
     if (headers.authorization !== undefined || headers.cookie !== undefined) return undefined;
     return this.getRouteKey(context);
   }
@@ -100,7 +118,7 @@ export class CacheInterceptor implements NestInterceptor {
     const custom = this.plans.of(context).key;
     if (typeof custom === 'string') return custom;
     if (typeof custom === 'function') return custom(context);
-    const req = context.switchToHttp().getRequest();
+    const req = context.getArgByIndex(0);
     const url: string = req.originalUrl ?? req.url ?? '/';
     const q = url.indexOf('?');
     if (q === -1) return `GET ${url}`;

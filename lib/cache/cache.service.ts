@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { Backend } from '../storage/index.js';
+import type { Backend, MemoryBackend } from '../storage/index.js';
+import { plainMemoryBackend } from '../storage/memory.backend.js';
 import { hashKey } from '../utils/hash.util.js';
 import { Deadline, OutageReporter } from '../utils/outage.util.js';
 import { assertCacheTtl } from './cache-config.error.js';
@@ -22,6 +23,8 @@ export class CacheService {
   /** @internal In-process single flight of the interceptor: key → stored entry of the running handler. */
   readonly flights = new Map<string, Promise<string | undefined>>();
   private readonly backend: Backend;
+  /** The backend again when it is a plain memory backend, read synchronously on the hit path. */
+  private readonly memory: MemoryBackend | undefined;
   private readonly wraps = new Map<string, Promise<unknown>>();
   private readonly outage = new OutageReporter(new Logger('CacheService'), 'Cache');
   private readonly deadline: Deadline<typeof TIMED_OUT>;
@@ -30,6 +33,7 @@ export class CacheService {
     this.defaultTtlMs = assertCacheTtl(options.ttlMs ?? 5000, 'cache.ttlMs');
     this.timeoutMs = assertCacheTtl(options.timeoutMs ?? 250, 'cache.timeoutMs');
     this.backend = backend.namespace(options.namespace ?? 'cache:');
+    this.memory = plainMemoryBackend(this.backend);
     this.deadline = new Deadline(this.timeoutMs, TIMED_OUT);
   }
 
@@ -82,9 +86,24 @@ export class CacheService {
 
   /**
    * @internal Reads an interceptor entry: the entry, `undefined` on a miss, or `null` when the
-   * backend failed or did not answer within `timeoutMs` (logged once per outage).
+   * backend failed or did not answer within `timeoutMs` (logged once per outage). Synchronous on
+   * a plain memory backend.
    */
-  async readEntry(key: string): Promise<string | undefined | null> {
+  readEntry(key: string): string | undefined | null | Promise<string | undefined | null> {
+    const memory = this.memory;
+    if (memory === undefined) return this.readEntryAsync(key);
+    // In-process: nothing to wait for, so no deadline either.
+    try {
+      const read = memory.getNow<string>(storageKey(key));
+      this.outage.ok();
+      return typeof read === 'string' ? read : undefined;
+    } catch (err) {
+      this.outage.failed(err);
+      return null;
+    }
+  }
+
+  private async readEntryAsync(key: string): Promise<string | undefined | null> {
     try {
       const read = await this.deadline.race(this.backend.get<string>(storageKey(key)));
       if (read === TIMED_OUT) throw new Error(`no answer within ${this.timeoutMs} ms`);

@@ -200,6 +200,13 @@ export class MemoryBackend extends BaseBackend {
     }
   }
 
+  /** @internal {@link MemoryBackend.get} without the Promise (errors are thrown): the cache's hit path. */
+  getNow<V = unknown>(key: string): V | undefined {
+    assertKey(key);
+    const entry = this.#store.live(this.#prefix + key);
+    return entry === undefined ? undefined : (fromStored(entry.value) as V);
+  }
+
   delete(key: string): Promise<boolean> {
     try {
       assertKey(key);
@@ -306,4 +313,21 @@ export class MemoryBackend extends BaseBackend {
     return DONE;
   }
 
+}
+
+/**
+ * @internal `backend` when it is a {@link MemoryBackend} whose reads and increments are the class's
+ * own, so its synchronous `getNow`/`incrementNow` answer the same; `undefined` for anything else
+ * (another backend, or a subclass or proxy that changes them and must see every call).
+ */
+export function plainMemoryBackend(backend: Backend): MemoryBackend | undefined {
+  if (!(backend instanceof MemoryBackend)) return undefined;
+  const proto = MemoryBackend.prototype;
+  const plain =
+    backend.get === proto.get &&
+    backend.increment === proto.increment &&
+    backend.incrementBy === proto.incrementBy &&
+    backend.getNow === proto.getNow &&
+    backend.incrementNow === proto.incrementNow;
+  return plain ? backend : undefined;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type Backend, MemoryBackend } from '../storage/index.js';
+import type { Backend, MemoryBackend } from '../storage/index.js';
+import { plainMemoryBackend } from '../storage/memory.backend.js';
 import { parseRate, type Rate, type RateInput } from './rate.parser.js';
 import { ThrottlerConfigError } from './throttler-config.error.js';
 import type { ThrottleAlgorithm } from './throttler-options.interface.js';
@@ -86,7 +87,7 @@ export class Throttler {
     backend.namespace(namespace);
     this.backend = backend;
     this.namespace = namespace;
-    this.memory = countsSynchronously(backend) ? backend : undefined;
+    this.memory = plainMemoryBackend(backend);
   }
 
   /** Counts one hit of `key` against `rate` and says whether it is allowed. */
@@ -170,15 +171,6 @@ export class Throttler {
     }
     return parsed;
   }
-}
-
-/**
- * Whether `backend` is a plain {@link MemoryBackend}, whose increment can be read synchronously.
- * A subclass or a proxy that changes `increment` keeps the asynchronous path, so it sees every hit.
- */
-function countsSynchronously(backend: Backend): backend is MemoryBackend {
-  const proto = MemoryBackend.prototype;
-  return backend instanceof MemoryBackend && backend.increment === proto.increment && backend.incrementBy === proto.incrementBy;
 }
 
 interface Window {
