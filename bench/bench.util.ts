@@ -60,21 +60,39 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
+type Spec = Omit<Comparison, 'ours' | 'peer' | 'ratio'> & { oursLabel: string; peerLabel: string };
+
+/** The comparison `--match` leaves out, or undefined when it is selected. */
+function skipped(spec: Spec): Comparison | undefined {
+  if (workloadFilter === undefined || `${spec.group} ${spec.workload}`.includes(workloadFilter)) return undefined;
+  const { oursLabel, peerLabel, ...rest } = spec;
+  const none = { rounds: [], median: NaN };
+  return { ...rest, ours: { label: oursLabel, ...none }, peer: { label: peerLabel, ...none }, ratio: NaN, skipped: true };
+}
+
+/**
+ * The comparison of rounds `a` (ours) and `b` (peer), paired by index. The ratio is the median of
+ * the per-round ratios: a slow spell of the machine (CPU steal on a shared host) slows both sides of
+ * a pair and cancels out, where a ratio of two medians would take it in full.
+ */
+function summarize(spec: Spec, a: number[], b: number[]): Comparison {
+  const { oursLabel, peerLabel, ...rest } = spec;
+  const ratios = a.map((x, i) => (rest.lowerIsBetter ? b[i] / x : x / b[i]));
+  return {
+    ...rest,
+    ours: { label: oursLabel, rounds: a, median: median(a) },
+    peer: { label: peerLabel, rounds: b, median: median(b) },
+    ratio: median(ratios),
+  };
+}
+
 /**
  * Runs `ours` and `peer` alternately for `rounds` rounds (A B B A ... to cancel drift) and
  * returns the comparison. Each function returns the throughput of one round.
  */
-export async function compare(
-  spec: Omit<Comparison, 'ours' | 'peer' | 'ratio'> & { oursLabel: string; peerLabel: string },
-  rounds: number,
-  ours: () => Promise<number>,
-  peer: () => Promise<number>,
-): Promise<Comparison> {
-  const { oursLabel, peerLabel, ...rest } = spec;
-  if (workloadFilter !== undefined && !`${spec.group} ${spec.workload}`.includes(workloadFilter)) {
-    const none = { rounds: [], median: NaN };
-    return { ...rest, ours: { label: oursLabel, ...none }, peer: { label: peerLabel, ...none }, ratio: NaN, skipped: true };
-  }
+export async function compare(spec: Spec, rounds: number, ours: () => Promise<number>, peer: () => Promise<number>): Promise<Comparison> {
+  const skip = skipped(spec);
+  if (skip) return skip;
   const a: number[] = [];
   const b: number[] = [];
   // One unmeasured round each, so neither side pays for the JIT warm-up of the other.
@@ -93,16 +111,26 @@ export async function compare(
       await run(ours, a);
     }
   }
-  // Each round pairs the two sides measured back to back, so the ratio is the median of the
-  // per-round ratios: a slow spell of the machine (CPU steal on a shared host) slows both sides of
-  // a pair and cancels out, where a ratio of two medians would take it in full.
-  const ratios = a.map((x, i) => (rest.lowerIsBetter ? b[i] / x : x / b[i]));
-  return {
-    ...rest,
-    ours: { label: oursLabel, rounds: a, median: median(a) },
-    peer: { label: peerLabel, rounds: b, median: median(b) },
-    ratio: median(ratios),
-  };
+  return summarize(spec, a, b);
+}
+
+/**
+ * Like {@link compare}, but each round measures both sides at the same time (`both` returns
+ * `[ours, peer]`): the HTTP comparisons load two apps that share one CPU core, so whatever slows
+ * the machine during a round (CPU steal on a shared host) slows both alike.
+ */
+export async function compareSideBySide(spec: Spec, rounds: number, both: () => Promise<[number, number]>): Promise<Comparison> {
+  const skip = skipped(spec);
+  if (skip) return skip;
+  await both(); // warm-up, not counted
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const [x, y] = await both();
+    a.push(x);
+    b.push(y);
+  }
+  return summarize(spec, a, b);
 }
 
 /** Calls `op` `count` times, awaiting each, and returns operations per second. */

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchContext, type Comparison, compare, httpRounds } from './bench.util.js';
+import { type BenchContext, type Comparison, compareSideBySide, httpRounds } from './bench.util.js';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -147,13 +147,20 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
   const warm = async (variant: string, headers?: Record<string, string>) => {
     await rps((await app(variant)).url, warmup, headers);
   };
-  const group = 'http (Nest Express, autocannon 32 connections)';
+  // Both apps of a comparison run on CPU 0 and are loaded at the same time, each by its own
+  // autocannon (32 connections) on the other cores: see compareSideBySide.
+  const sideBySide = (spec: Parameters<typeof compareSideBySide>[0], ours: () => Promise<number>, peer: () => Promise<number>) =>
+    compareSideBySide(spec, httpRounds(ctx), async () => {
+      const [a, b] = await Promise.all([ours(), peer()]);
+      return [a, b];
+    });
+  const group = 'http (Nest Express, two apps side by side on one core, autocannon 32 connections each)';
   const results: Comparison[] = [];
   try {
     for (const v of ['none', 'throttle-memory', 'nest-throttler', 'throttle-redis', 'cache-ours', 'cache-nest']) await warm(v);
 
     results.push(
-      await compare(
+      await sideBySide(
         {
           group,
           workload: 'GET, ThrottlerGuard on memory vs the same route with no guard',
@@ -162,13 +169,12 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           peerLabel: 'no guard',
           target: { ratio: 0.95, text: '>= 95% of no guard' },
         },
-        httpRounds(ctx),
         () => round('throttle-memory'),
         () => round('none'),
       ),
     );
     results.push(
-      await compare(
+      await sideBySide(
         {
           group,
           workload: 'GET, ThrottlerGuard on memory vs @nestjs/throttler guard (its memory storage)',
@@ -177,13 +183,12 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           peerLabel: '@nestjs/throttler',
           target: { ratio: 1.0, text: '>= @nestjs/throttler' },
         },
-        httpRounds(ctx),
         () => round('throttle-memory'),
         () => round('nest-throttler'),
       ),
     );
     results.push(
-      await compare(
+      await sideBySide(
         {
           group,
           workload: 'GET, ThrottlerGuard on Redis vs the same route with no guard',
@@ -192,14 +197,13 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           peerLabel: 'no guard',
           target: { ratio: 0.85, text: '>= 85% of no guard' },
         },
-        httpRounds(ctx),
         () => round('throttle-redis'),
         () => round('none'),
       ),
     );
     await warm('nest-throttler-redis');
     results.push(
-      await compare(
+      await sideBySide(
         {
           group,
           workload: 'GET, ThrottlerGuard on Redis vs @nestjs/throttler guard on Redis (@nest-lab/throttler-storage-redis)',
@@ -208,15 +212,14 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           peerLabel: '@nestjs/throttler + Redis storage',
           target: { ratio: 1.0, text: '>= @nestjs/throttler on Redis' },
         },
-        httpRounds(ctx),
         () => round('throttle-redis'),
         () => round('nest-throttler-redis'),
       ),
     );
-    const fastifyGroup = 'http (Nest Fastify, autocannon 32 connections)';
+    const fastifyGroup = 'http (Nest Fastify, two apps side by side on one core, autocannon 32 connections each)';
     for (const v of ['fastify:none', 'fastify:throttle-memory', 'fastify:throttle-redis']) await warm(v);
     results.push(
-      await compare(
+      await sideBySide(
         {
           group: fastifyGroup,
           workload: 'GET, ThrottlerGuard on memory vs the same route with no guard (Fastify)',
@@ -224,13 +227,12 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           oursLabel: 'ThrottlerGuard (memory)',
           peerLabel: 'no guard',
         },
-        httpRounds(ctx),
         () => round('fastify:throttle-memory'),
         () => round('fastify:none'),
       ),
     );
     results.push(
-      await compare(
+      await sideBySide(
         {
           group: fastifyGroup,
           workload: 'GET, ThrottlerGuard on Redis vs the same route with no guard (Fastify)',
@@ -238,7 +240,6 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           oursLabel: 'ThrottlerGuard (Redis)',
           peerLabel: 'no guard',
         },
-        httpRounds(ctx),
         () => round('fastify:throttle-redis'),
         () => round('fastify:none'),
       ),
@@ -246,7 +247,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
     for (const clients of ctx.quick ? [1, 1000] : [1, 1000, 100_000]) {
       await warm('throttle-clients');
       results.push(
-        await compare(
+        await sideBySide(
           {
             group,
             workload: `GET, ThrottlerGuard on memory with ${clients.toLocaleString('en-US')} distinct clients vs no guard`,
@@ -254,7 +255,6 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
             oursLabel: 'ThrottlerGuard (memory)',
             peerLabel: 'no guard',
           },
-          httpRounds(ctx),
           () => round('throttle-clients', undefined, clients),
           () => round('none', undefined, clients),
         ),
@@ -264,7 +264,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
     await fetch((await app('cache-ours')).url);
     await fetch((await app('cache-nest')).url);
     results.push(
-      await compare(
+      await sideBySide(
         {
           group,
           workload: 'GET cache hit, CacheInterceptor (memory) vs @nestjs/cache-manager interceptor (memory)',
@@ -273,7 +273,6 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           peerLabel: '@nestjs/cache-manager',
           target: { ratio: 1.0, text: '>= @nestjs/cache-manager' },
         },
-        httpRounds(ctx),
         () => round('cache-ours'),
         () => round('cache-nest'),
       ),
@@ -283,7 +282,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
     await warm('session-ours', oursCookie);
     await warm('session-connect', peerCookie);
     results.push(
-      await compare(
+      await sideBySide(
         {
           group,
           workload: 'session round trip (load + save per request), express-session on Redis',
@@ -292,7 +291,6 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           peerLabel: 'connect-redis',
           target: { ratio: 1.0, text: '>= connect-redis' },
         },
-        httpRounds(ctx),
         () => round('session-ours', oursCookie),
         () => round('session-connect', peerCookie),
       ),

@@ -5,7 +5,7 @@
  */
 import 'reflect-metadata';
 import { CacheModule, CacheInterceptor as NestCacheInterceptor } from '@nestjs/cache-manager';
-import { Controller, Get, Module, Req, UseGuards, UseInterceptors, type DynamicModule, type Type } from '@nestjs/common';
+import { Controller, Get, Module, Req, UseGuards, UseInterceptors, type DynamicModule, type ExecutionContext, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ThrottlerGuard as NestThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
@@ -18,6 +18,7 @@ import {
   BackendSessionStore,
   BackendsModule,
   CacheInterceptor,
+  SkipThrottle,
   Throttle,
   ThrottlerGuard,
 } from '../../lib/index.js';
@@ -40,6 +41,52 @@ class NoGuardController {
 class OurThrottleController {
   @Get('r')
   @Throttle(HIGH)
+  get() {
+    return PAYLOAD;
+  }
+}
+
+/** A guard that lets everything through: what Nest's guard machinery alone costs per request. */
+class PassGuard {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
+/** PassGuard plus the three rate-limit headers our guard sets: what the headers alone cost. */
+class HeaderGuard {
+  canActivate(context: ExecutionContext): boolean {
+    const res = context.getArgByIndex(1);
+    res.setHeader('X-RateLimit-Limit', 1_000_000_000);
+    res.setHeader('X-RateLimit-Remaining', 999_999_000);
+    res.setHeader('X-RateLimit-Reset', 3600);
+    return true;
+  }
+}
+
+@Controller()
+@UseGuards(HeaderGuard)
+class HeaderGuardController {
+  @Get('r')
+  get() {
+    return PAYLOAD;
+  }
+}
+
+@Controller()
+@UseGuards(PassGuard)
+class PassGuardController {
+  @Get('r')
+  get() {
+    return PAYLOAD;
+  }
+}
+
+@Controller()
+@UseGuards(ThrottlerGuard)
+class OurSkippedController {
+  @Get('r')
+  @SkipThrottle()
   get() {
     return PAYLOAD;
   }
@@ -91,6 +138,14 @@ function moduleFor(): Type | DynamicModule {
   switch (variant) {
     case 'none':
       return mk([], NoGuardController);
+    case 'throttle-skipped':
+      return mk([BackendsModule.forRoot({})], OurSkippedController);
+    case 'module-only':
+      return mk([BackendsModule.forRoot({})], NoGuardController);
+    case 'header-guard':
+      return mk([], HeaderGuardController);
+    case 'pass-guard':
+      return mk([], PassGuardController);
     case 'throttle-memory':
       return mk([BackendsModule.forRoot({})], OurThrottleController);
     case 'throttle-clients':

@@ -6,10 +6,20 @@ import { isIPv6 } from 'node:net';
  * bits, since one client usually owns a whole /64.
  */
 export function clientIp(req: Record<string, any>, ipv6Subnet = 64): string {
-  const ip: unknown = req.ip ?? req.socket?.remoteAddress ?? req.raw?.socket?.remoteAddress;
+  const ip: unknown = (trustsNoProxy(req) ? req.socket.remoteAddress : req.ip) ?? req.socket?.remoteAddress ?? req.raw?.socket?.remoteAddress;
   if (typeof ip !== 'string' || ip.length === 0) return 'unknown';
   if (ip.indexOf(':') === -1) return ip;
   return groupIpv6(ip, ipv6Subnet);
+}
+
+/**
+ * Whether `req` is an Express request of an app that trusts no proxy (its default), whose `req.ip`
+ * is then the socket's address: read directly, it spares parsing `X-Forwarded-For` on every
+ * request. A `req.ip` set by the application itself (an own property) is always honoured.
+ */
+function trustsNoProxy(req: Record<string, any>): boolean {
+  const app = req.app;
+  return typeof app?.get === 'function' && req.socket !== undefined && !Object.hasOwn(req, 'ip') && app.get('trust proxy') === false;
 }
 
 /** Keeps the first `bits` bits of an IPv6 address (IPv4-mapped addresses become plain IPv4). */

@@ -128,18 +128,21 @@ export class Throttler {
   }
 
   private hit(state: KeyState, rate: Rate): ThrottleResult | Promise<ThrottleResult> {
-    const w = window(state, rate.ttlMs, Date.now());
-    if (w.index !== state.index) {
-      state.index = w.index;
-      state.counter = this.counterKey(state, w.index);
+    // The window (see {@link window}), inline: this runs on every request of a guarded route.
+    const ttlMs = rate.ttlMs;
+    const shifted = Date.now() + (state.offset % ttlMs);
+    const index = Math.floor(shifted / ttlMs);
+    const resetMs = (index + 1) * ttlMs - shifted;
+    if (index !== state.index) {
+      state.index = index;
+      state.counter = this.counterKey(state, index);
     }
-    const resetMs = w.resetMs;
     if (this.algorithm === 'fixed-window') {
       const memory = this.memory;
       if (memory !== undefined) return fixedResult(rate.limit, memory.incrementNow(state.counter, 1, resetMs), resetMs);
       return this.backend.increment(state.counter, resetMs).then((count) => fixedResult(rate.limit, count, resetMs));
     }
-    const previous = this.counterKey(state, w.index - 1);
+    const previous = this.counterKey(state, index - 1);
     // The current counter must outlive its window by one more: it is the next one's "previous".
     return Promise.all([this.backend.increment(state.counter, resetMs + rate.ttlMs), this.backend.get<number>(previous)]).then(
       ([count, prev]) => slidingResult(rate, count, typeof prev === 'number' ? prev : 0, resetMs),
