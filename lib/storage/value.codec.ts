@@ -179,12 +179,19 @@ export function copyBytes(value: Uint8Array): Buffer {
 
 /** Marks a serialized string as bytes: JSON text never starts with NUL. */
 const BYTES_MARK = '\u0000';
+/** Marks a string stored as it is (JSON text never starts with U+0001 either). */
+const TEXT_MARK = '\u0001';
 
-/** Serializes a storable value to the string kept in Redis (JSON, or NUL + base64 for bytes). */
+/**
+ * Serializes a storable value to the string kept in Redis: a string as it is behind a one-character
+ * mark (no escaping, so a cached page or a session's JSON is not encoded twice), bytes as NUL +
+ * base64, anything else as JSON. A string with a lone surrogate has no UTF-8 form and goes as JSON,
+ * whose escapes keep it exact.
+ */
 export function encodeValue(value: unknown): string {
   switch (typeof value) {
     case 'string':
-      return JSON.stringify(value);
+      return value.isWellFormed() ? TEXT_MARK + value : JSON.stringify(value);
     case 'number':
       if (!Number.isFinite(value)) refuse(value, 'value');
       return JSON.stringify(value);
@@ -197,9 +204,11 @@ export function encodeValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Reverses {@link encodeValue}; a string that is neither is reported as a serialization error. */
+/** Reverses {@link encodeValue} (JSON strings written before the text mark still decode); anything else is a serialization error. */
 export function decodeValue<V>(raw: string): V {
-  if (raw.charCodeAt(0) === 0) return Buffer.from(raw.slice(1), 'base64') as V;
+  const mark = raw.charCodeAt(0);
+  if (mark === 1) return raw.slice(1) as V;
+  if (mark === 0) return Buffer.from(raw.slice(1), 'base64') as V;
   try {
     return JSON.parse(raw) as V;
   } catch (err) {

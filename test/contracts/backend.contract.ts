@@ -65,6 +65,8 @@ export function describeBackendConformance(name: string, factory: () => Promise<
         ['an array of mixed values', [1, 'two', null, false, { three: [3] }]],
         ['a nested object', { a: { b: { c: [1, 2, { d: 'e' }] } }, 'key with space': 'v', __proto__x: 1 }],
         ['a JSON-looking string', '{"not":"an object"}'],
+        ['a string with a lone surrogate', 'a\uD800b'],
+        ['a string starting with U+0001', '\u0001x'],
         ['a numeric string', '123'],
         // Deeper than the walk that tracks no ancestors (64 levels): checked again by the exact walk.
         ['an object nested 200 deep', nested(200, { leaf: [1, 'two'] })],

@@ -40,9 +40,18 @@ describe('RedisBackend', () => {
     const backend = await RedisBackend.connect(redisUrl(), { keyPrefix: prefix });
     await backend.set('a', 'x');
     await backend.namespace('ns:').set('b', 1);
-    expect(await raw.get(`${prefix}a`)).toBe('"x"');
+    expect(await raw.get(`${prefix}a`)).toBe('\u0001x');
     expect(await raw.get(`${prefix}ns:b`)).toBe('1');
     expect(await raw.exists(`${prefix}${prefix}a`)).toBe(0);
+    await backend.clear();
+    await backend.close();
+  });
+
+  it('reads strings stored as JSON text (the format before strings were stored as they are)', async () => {
+    const prefix = uniquePrefix('legacy');
+    const backend = await RedisBackend.connect(redisUrl(), { keyPrefix: prefix });
+    await raw.set(`${prefix}old`, '"a \\"quoted\\" value"');
+    expect(await backend.get('old')).toBe('a "quoted" value');
     await backend.clear();
     await backend.close();
   });
