@@ -110,9 +110,17 @@ export class ThrottlerGuard implements CanActivate {
   /** Sets `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds). */
   protected setHeaders(res: Record<string, any> | undefined, result: ThrottleResult): void {
     if (res === undefined) return;
-    setResponseHeader(res, 'X-RateLimit-Limit', result.limit);
-    setResponseHeader(res, 'X-RateLimit-Remaining', result.remaining);
-    setResponseHeader(res, 'X-RateLimit-Reset', Math.max(1, Math.ceil(result.resetMs / 1000)));
+    // Strings, so Node converts nothing twice (it checks a value, then writes it).
+    const reset = String(Math.max(1, Math.ceil(result.resetMs / 1000)));
+    if (typeof res.setHeader === 'function') {
+      res.setHeader('X-RateLimit-Limit', String(result.limit));
+      res.setHeader('X-RateLimit-Remaining', String(result.remaining));
+      res.setHeader('X-RateLimit-Reset', reset);
+      return;
+    }
+    setResponseHeader(res, 'X-RateLimit-Limit', String(result.limit));
+    setResponseHeader(res, 'X-RateLimit-Remaining', String(result.remaining));
+    setResponseHeader(res, 'X-RateLimit-Reset', reset);
   }
 
   /** Refuses the request: throws {@link ThrottlerException} (429). Override for another transport's error. */
