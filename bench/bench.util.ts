@@ -39,7 +39,7 @@ export interface BenchContext {
 
 /** Rounds of an HTTP comparison: more than in-process ones, since one HTTP round varies more. */
 export function httpRounds(ctx: BenchContext): number {
-  return ctx.quick ? 1 : 9;
+  return ctx.quick ? 1 : 11;
 }
 
 let workloadFilter: string | undefined;

@@ -3,6 +3,7 @@
  * each started as a child process from JS compiled with `tsc -p tsconfig.bench.json`.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -97,8 +98,32 @@ async function stopBenchApp(app: BenchApp | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
-/** One measured round: requests per second; any non-2xx answer or error voids the run. */
-async function rps(url: string, seconds: number, headers?: Record<string, string>, clients?: number): Promise<number> {
+/**
+ * CPU time the process has used, in seconds, summed over its threads (`/proc/<pid>/task/<tid>/schedstat`,
+ * nanosecond precision); undefined where /proc is missing.
+ */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    }
+    return ns / 1e9;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One measured round of `app`: its requests per second of its own CPU time (what it serves on one
+ * full core), or per second of wall time where /proc is missing. Two apps measured side by side
+ * share one core, and an app that waits on Redis leaves its share to the other, so wall req/s
+ * would charge it for the other app's gain. Any non-2xx answer or error voids the run.
+ */
+async function rps(app: BenchApp, seconds: number, headers?: Record<string, string>, clients?: number): Promise<number> {
+  const url = app.url;
+  const cpuBefore = cpuSeconds(app.child.pid);
   let next = 0;
   // With `clients`, requests cycle through that many distinct `x-client` values.
   const requests =
@@ -109,7 +134,9 @@ async function rps(url: string, seconds: number, headers?: Record<string, string
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${url}: ${result.non2xx} non-2xx answers and ${result.errors} errors during the run`);
   }
-  return result.requests.total / seconds;
+  const cpuAfter = cpuSeconds(app.child.pid);
+  const busy = cpuBefore === undefined || cpuAfter === undefined ? seconds : cpuAfter - cpuBefore;
+  return result.requests.total / busy;
 }
 
 /** The session cookie of a fresh visitor, so every measured request loads and saves one session. */
@@ -143,9 +170,9 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
     return a;
   };
   const round = async (variant: string, headers?: Record<string, string>, clients?: number) =>
-    rps((await app(variant)).url, seconds, headers, clients);
+    rps(await app(variant), seconds, headers, clients);
   const warm = async (variant: string, headers?: Record<string, string>) => {
-    await rps((await app(variant)).url, warmup, headers);
+    await rps(await app(variant), warmup, headers);
   };
   // Both apps of a comparison run on CPU 0 and are loaded at the same time, each by its own
   // autocannon (32 connections) on the other cores: see compareSideBySide.
@@ -164,7 +191,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         {
           group,
           workload: 'GET, ThrottlerGuard on memory vs the same route with no guard',
-          unit: 'req/s',
+          unit: 'req/s per core',
           oursLabel: 'ThrottlerGuard (memory)',
           peerLabel: 'no guard',
           target: { ratio: 0.95, text: '>= 95% of no guard' },
@@ -178,7 +205,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         {
           group,
           workload: 'GET, ThrottlerGuard on memory vs @nestjs/throttler guard (its memory storage)',
-          unit: 'req/s',
+          unit: 'req/s per core',
           oursLabel: 'ThrottlerGuard (memory)',
           peerLabel: '@nestjs/throttler',
           target: { ratio: 1.0, text: '>= @nestjs/throttler' },
@@ -192,7 +219,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         {
           group,
           workload: 'GET, ThrottlerGuard on Redis vs the same route with no guard',
-          unit: 'req/s',
+          unit: 'req/s per core',
           oursLabel: 'ThrottlerGuard (Redis)',
           peerLabel: 'no guard',
           target: { ratio: 0.85, text: '>= 85% of no guard' },
@@ -207,7 +234,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         {
           group,
           workload: 'GET, ThrottlerGuard on Redis vs @nestjs/throttler guard on Redis (@nest-lab/throttler-storage-redis)',
-          unit: 'req/s',
+          unit: 'req/s per core',
           oursLabel: 'ThrottlerGuard (Redis)',
           peerLabel: '@nestjs/throttler + Redis storage',
           target: { ratio: 1.0, text: '>= @nestjs/throttler on Redis' },
@@ -223,7 +250,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         {
           group: fastifyGroup,
           workload: 'GET, ThrottlerGuard on memory vs the same route with no guard (Fastify)',
-          unit: 'req/s',
+          unit: 'req/s per core',
           oursLabel: 'ThrottlerGuard (memory)',
           peerLabel: 'no guard',
         },
@@ -236,7 +263,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         {
           group: fastifyGroup,
           workload: 'GET, ThrottlerGuard on Redis vs the same route with no guard (Fastify)',
-          unit: 'req/s',
+          unit: 'req/s per core',
           oursLabel: 'ThrottlerGuard (Redis)',
           peerLabel: 'no guard',
         },
@@ -251,7 +278,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           {
             group,
             workload: `GET, ThrottlerGuard on memory with ${clients.toLocaleString('en-US')} distinct clients vs no guard`,
-            unit: 'req/s',
+            unit: 'req/s per core',
             oursLabel: 'ThrottlerGuard (memory)',
             peerLabel: 'no guard',
           },
@@ -268,7 +295,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         {
           group,
           workload: 'GET cache hit, CacheInterceptor (memory) vs @nestjs/cache-manager interceptor (memory)',
-          unit: 'req/s',
+          unit: 'req/s per core',
           oursLabel: 'CacheInterceptor',
           peerLabel: '@nestjs/cache-manager',
           target: { ratio: 1.0, text: '>= @nestjs/cache-manager' },
@@ -286,7 +313,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         {
           group,
           workload: 'session round trip (load + save per request), express-session on Redis',
-          unit: 'req/s',
+          unit: 'req/s per core',
           oursLabel: 'BackendSessionStore (Redis)',
           peerLabel: 'connect-redis',
           target: { ratio: 1.0, text: '>= connect-redis' },

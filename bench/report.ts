@@ -3,6 +3,9 @@ import type { Comparison } from './bench.util.js';
 const fmt = (n: number) =>
   n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toLocaleString('en-US', { maximumFractionDigits: 2 });
 
+/** A ratio with three decimals, so a figure just under its target never reads as equal to it. */
+const fmtRatio = (n: number) => (n >= 10 ? n.toFixed(1) : n.toFixed(3));
+
 /** Whether the comparison meets its target (undefined when it has none). */
 export function meets(c: Comparison): boolean | undefined {
   return c.target ? c.ratio >= c.target.ratio : undefined;
@@ -17,7 +20,7 @@ export function markdownTables(results: Comparison[]): string {
         .filter((r) => r.group === group)
         .map((r) => {
           const verdict = meets(r) === undefined ? '' : meets(r) ? 'pass' : '**short**';
-          const ratio = r.lowerIsBetter ? `${fmt(r.ratio)}x peer (lower is better)` : `${fmt(r.ratio)}x`;
+          const ratio = r.lowerIsBetter ? `${fmtRatio(r.ratio)}x peer (lower is better)` : `${fmtRatio(r.ratio)}x`;
           return `| ${r.workload} | ${r.ours.label} | ${fmt(r.ours.median)} ${r.unit} | ${r.peer.label} | ${fmt(r.peer.median)} ${r.unit} | ${ratio} | ${r.target?.text ?? ''} | ${verdict} |`;
         });
       return [
@@ -69,7 +72,7 @@ export function svgChart(results: Comparison[]): string {
 export function summaryTable(results: Comparison[]): string {
   const rows = results
     .filter((r) => r.target)
-    .map((r) => `| ${r.workload} | ${r.peer.label} | ${fmt(r.ratio)}x | ${r.target!.text} | ${meets(r) ? 'pass' : '**short**'} |`);
+    .map((r) => `| ${r.workload} | ${r.peer.label} | ${fmtRatio(r.ratio)}x | ${r.target!.text} | ${meets(r) ? 'pass' : '**short**'} |`);
   return ['| workload | against | ours vs peer | target | verdict |', '|---|---|---:|---|---|', ...rows].join('\n');
 }
 
