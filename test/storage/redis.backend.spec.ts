@@ -56,6 +56,19 @@ describe('RedisBackend', () => {
     await backend.close();
   });
 
+  it('sends increments outside the auto-pipeline of a client passed in, without touching its option array', async () => {
+    const shared = ['info'];
+    const client = new Redis(redisUrl(), { enableAutoPipelining: true, autoPipeliningIgnoredCommands: shared });
+    const backend = new RedisBackend(client, { keyPrefix: uniquePrefix('stream') });
+    expect(shared).toEqual(['info']);
+    expect(client.options.autoPipeliningIgnoredCommands).toEqual(['info', 'nestjsBackendsIncrBy']);
+    const counts = await Promise.all(Array.from({ length: 200 }, () => backend.increment('n', 60_000)));
+    expect(new Set(counts).size).toBe(200);
+    expect(Math.max(...counts)).toBe(200);
+    await backend.clear();
+    client.disconnect();
+  });
+
   it("uses 'nb:' as the default prefix", async () => {
     const backend = await RedisBackend.connect(redisUrl());
     const key = uniquePrefix('default');
