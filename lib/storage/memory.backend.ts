@@ -191,10 +191,8 @@ export class MemoryBackend extends BaseBackend {
 
   get<V = unknown>(key: string): Promise<V | undefined> {
     try {
-      assertKey(key);
-      const entry = this.#store.live(this.#prefix + key);
-      if (entry === undefined) return UNDEFINED;
-      return Promise.resolve(fromStored(entry.value) as V);
+      const value = this.getNow<V>(key);
+      return value === undefined ? UNDEFINED : Promise.resolve(value);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Backend, MemoryBackend } from '../storage/index.js';
 import { plainMemoryBackend } from '../storage/memory.backend.js';
+import { assertKey } from '../storage/storage.validation.js';
 import { parseRate, type Rate, type RateInput } from './rate.parser.js';
 import { ThrottlerConfigError } from './throttler-config.error.js';
 import type { ThrottleAlgorithm } from './throttler-options.interface.js';
@@ -34,7 +35,7 @@ const MAX_CACHED_KEYS = 10_000;
 /** What a recent key keeps between hits: its hash and the counter key of its current window. */
 interface KeyState {
   hash: string;
-  /** Window offset in ms, from the hash (see {@link window}). */
+  /** First 32 bits of the hash: the window offset (see {@link shiftedClock}). */
   offset: number;
   /** Index of the window `counter` belongs to, -1 before the first hit. */
   index: number;
@@ -83,8 +84,8 @@ export class Throttler {
     }
     this.algorithm = algorithm;
     const namespace = options.namespace ?? 'throttle:';
-    // Same keys as `backend.namespace(namespace)`, built here so a hit allocates no second key.
-    backend.namespace(namespace);
+    // The keys of `backend.namespace(namespace)`, built here so a hit allocates no second key.
+    assertKey(namespace);
     this.backend = backend;
     this.namespace = namespace;
     this.memory = plainMemoryBackend(backend);
@@ -105,7 +106,7 @@ export class Throttler {
   async reset(key: string, rate: RateInput): Promise<void> {
     const parsed = this.rateOf(rate);
     const state = this.stateOf(this.keys, key, key);
-    const index = window(state, parsed.ttlMs, Date.now()).index;
+    const index = Math.floor(shiftedClock(state, parsed.ttlMs, Date.now()) / parsed.ttlMs);
     await this.backend.deleteMany([this.counterKey(state, index), this.counterKey(state, index - 1)]);
   }
 
@@ -128,9 +129,8 @@ export class Throttler {
   }
 
   private hit(state: KeyState, rate: Rate): ThrottleResult | Promise<ThrottleResult> {
-    // The window (see {@link window}), inline: this runs on every request of a guarded route.
     const ttlMs = rate.ttlMs;
-    const shifted = Date.now() + (state.offset % ttlMs);
+    const shifted = shiftedClock(state, ttlMs, Date.now());
     const index = Math.floor(shifted / ttlMs);
     const resetMs = (index + 1) * ttlMs - shifted;
     if (index !== state.index) {
@@ -176,20 +176,13 @@ export class Throttler {
   }
 }
 
-interface Window {
-  index: number;
-  resetMs: number;
-}
-
 /**
- * The window of a key at `now`. Windows are aligned to the clock plus a per-key offset taken from
+ * `now` on the key's own clock. Windows are aligned to the clock plus a per-key offset taken from
  * the first 32 bits of its hash, so the reset time is known without a second call and keys do not
- * all reset together.
+ * all reset together: window `k` of a key is `[k * ttlMs, (k + 1) * ttlMs)` of this clock.
  */
-function window(state: KeyState, ttlMs: number, now: number): Window {
-  const shifted = now + (state.offset % ttlMs);
-  const index = Math.floor(shifted / ttlMs);
-  return { index, resetMs: (index + 1) * ttlMs - shifted };
+function shiftedClock(state: KeyState, ttlMs: number, now: number): number {
+  return now + (state.offset % ttlMs);
 }
 
 function fixedResult(limit: number, count: number, resetMs: number): ThrottleResult {
