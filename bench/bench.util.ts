@@ -86,30 +86,51 @@ function summarize(spec: Spec, a: number[], b: number[]): Comparison {
   };
 }
 
+/** How {@link compare} cuts a round: `slices` alternating calls of each side (see there). */
+export interface RoundShape {
+  /** Calls of each side per round, interleaved A B B A ...; 1 runs each side once per round. @default 1 */
+  slices?: number;
+}
+
 /**
- * Runs `ours` and `peer` alternately for `rounds` rounds (A B B A ... to cancel drift) and
- * returns the comparison. Each function returns the throughput of one round.
+ * Runs `ours` and `peer` alternately for `rounds` rounds and returns the comparison. Each function
+ * does a fixed number of operations and returns their throughput. With `slices` > 1 a round is that
+ * many calls of each side, interleaved (A B B A ...), and the side's figure for the round is its
+ * total operations over its total time (the harmonic mean of its calls): a slow spell of the shared
+ * host lasting a few milliseconds then falls on both sides instead of on one whole round.
  */
-export async function compare(spec: Spec, rounds: number, ours: () => Promise<number>, peer: () => Promise<number>): Promise<Comparison> {
+export async function compare(
+  spec: Spec,
+  rounds: number,
+  ours: () => Promise<number>,
+  peer: () => Promise<number>,
+  shape: RoundShape = {},
+): Promise<Comparison> {
   const skip = skipped(spec);
   if (skip) return skip;
+  const slices = shape.slices ?? 1;
   const a: number[] = [];
   const b: number[] = [];
   // One unmeasured round each, so neither side pays for the JIT warm-up of the other.
   await ours();
   await peer();
-  const run = async (side: () => Promise<number>, into: number[]) => {
-    collect();
-    into.push(await side());
-  };
   for (let i = 0; i < rounds; i++) {
-    if (i % 2 === 0) {
-      await run(ours, a);
-      await run(peer, b);
-    } else {
-      await run(peer, b);
-      await run(ours, a);
+    // Seconds per operation, summed over the slices of the round.
+    let perOpA = 0;
+    let perOpB = 0;
+    if (slices > 1) collect();
+    for (let s = 0; s < slices; s++) {
+      // A single-slice round starts from a collected heap; sliced rounds collect once per round.
+      const oursFirst = (i + s) % 2 === 0;
+      if (slices === 1) collect();
+      const first = await (oursFirst ? ours : peer)();
+      if (slices === 1) collect();
+      const second = await (oursFirst ? peer : ours)();
+      perOpA += 1 / (oursFirst ? first : second);
+      perOpB += 1 / (oursFirst ? second : first);
     }
+    a.push(slices / perOpA);
+    b.push(slices / perOpB);
   }
   return summarize(spec, a, b);
 }

@@ -35,7 +35,11 @@ return v`;
 /** Memory and Redis storage against the bare async Map, lru-cache, Keyv, cache-manager, rate-limiter-flexible and raw ioredis. */
 export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> {
   const out: Comparison[] = [];
-  const n = ctx.quick ? 20_000 : 300_000;
+  // Full runs cut each round into 10 interleaved slices per side (see compare), each of n calls.
+  const shape = { slices: ctx.quick ? 1 : 10 };
+  const cmp = (spec: Parameters<typeof compare>[0], ours: () => Promise<number>, peer: () => Promise<number>) =>
+    compare(spec, ctx.rounds, ours, peer, shape);
+  const n = ctx.quick ? 20_000 : 50_000;
   const keys = 1000;
   const key = (i: number) => `k${i % keys}`;
 
@@ -59,40 +63,40 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
     target,
   });
 
-  out.push(await compare(mem('get primitive, sequential', 'bare async Map', { ratio: 0.7, text: '>= 70% of bare async Map' }), ctx.rounds,
+  out.push(await cmp(mem('get primitive, sequential', 'bare async Map', { ratio: 0.7, text: '>= 70% of bare async Map' }),
     () => sequentialOps(n, (i) => ours.get(key(i))), () => sequentialOps(n, (i) => bare.get(key(i)))));
-  out.push(await compare(mem('set primitive, sequential', 'bare async Map', { ratio: 0.7, text: '>= 70% of bare async Map' }), ctx.rounds,
+  out.push(await cmp(mem('set primitive, sequential', 'bare async Map', { ratio: 0.7, text: '>= 70% of bare async Map' }),
     () => sequentialOps(n, (i) => ours.set(key(i), i)), () => sequentialOps(n, (i) => bare.set(key(i), i))));
-  out.push(await compare(mem('increment, sequential', 'bare async Map', { ratio: 0.7, text: '>= 70% of bare async Map' }), ctx.rounds,
+  out.push(await cmp(mem('increment, sequential', 'bare async Map', { ratio: 0.7, text: '>= 70% of bare async Map' }),
     () => sequentialOps(n, (i) => ours.increment(`c${i % keys}`)), () => sequentialOps(n, (i) => bare.increment(`c${i % keys}`))));
-  out.push(await compare(mem('get primitive, sequential', 'Keyv (memory)', { ratio: 5, text: '>= 5x Keyv' }), ctx.rounds,
+  out.push(await cmp(mem('get primitive, sequential', 'Keyv (memory)', { ratio: 5, text: '>= 5x Keyv' }),
     () => sequentialOps(n, (i) => ours.get(key(i))), () => sequentialOps(n, (i) => keyv.get(key(i)))));
-  out.push(await compare(mem('set primitive, sequential', 'Keyv (memory)', { ratio: 5, text: '>= 5x Keyv' }), ctx.rounds,
+  out.push(await cmp(mem('set primitive, sequential', 'Keyv (memory)', { ratio: 5, text: '>= 5x Keyv' }),
     () => sequentialOps(n, (i) => ours.set(key(i), i)), () => sequentialOps(n, (i) => keyv.set(key(i), i))));
-  out.push(await compare(mem('get primitive, sequential', 'cache-manager', { ratio: 2.5, text: '>= 2.5x cache-manager' }), ctx.rounds,
+  out.push(await cmp(mem('get primitive, sequential', 'cache-manager', { ratio: 2.5, text: '>= 2.5x cache-manager' }),
     () => sequentialOps(n, (i) => ours.get(key(i))), () => sequentialOps(n, (i) => cacheManager.get(key(i)))));
-  out.push(await compare(mem('set primitive, sequential', 'cache-manager', { ratio: 2.5, text: '>= 2.5x cache-manager' }), ctx.rounds,
+  out.push(await cmp(mem('set primitive, sequential', 'cache-manager', { ratio: 2.5, text: '>= 2.5x cache-manager' }),
     () => sequentialOps(n, (i) => ours.set(key(i), i)), () => sequentialOps(n, (i) => cacheManager.set(key(i), i))));
 
   const limiter = new RateLimiterMemory({ points: 1e12, duration: 3600 });
-  out.push(await compare(mem('increment with TTL, sequential', 'RateLimiterMemory.consume', { ratio: 1, text: '>= rate-limiter-flexible memory' }), ctx.rounds,
+  out.push(await cmp(mem('increment with TTL, sequential', 'RateLimiterMemory.consume', { ratio: 1, text: '>= rate-limiter-flexible memory' }),
     () => sequentialOps(n, (i) => ours.increment(`rl${i % keys}`, 3_600_000)), () => sequentialOps(n, (i) => limiter.consume(`rl${i % keys}`))));
 
   for (let i = 0; i < keys; i++) {
     await ours.set(`o${i}`, SMALL_OBJECT);
     await keyv.set(`o${i}`, SMALL_OBJECT);
   }
-  out.push(await compare(mem('get small object, sequential', 'Keyv (memory)', { ratio: 3, text: '>= 3x Keyv' }), ctx.rounds,
+  out.push(await cmp(mem('get small object, sequential', 'Keyv (memory)', { ratio: 3, text: '>= 3x Keyv' }),
     () => sequentialOps(n, (i) => ours.get(`o${i % keys}`)), () => sequentialOps(n, (i) => keyv.get(`o${i % keys}`))));
-  out.push(await compare(mem('set small object, sequential', 'Keyv (memory)', { ratio: 3, text: '>= 3x Keyv' }), ctx.rounds,
+  out.push(await cmp(mem('set small object, sequential', 'Keyv (memory)', { ratio: 3, text: '>= 3x Keyv' }),
     () => sequentialOps(n, (i) => ours.set(`o${i % keys}`, SMALL_OBJECT)), () => sequentialOps(n, (i) => keyv.set(`o${i % keys}`, SMALL_OBJECT))));
-  out.push(await compare(mem('get 1 KiB object, sequential', 'Keyv (memory)', undefined), ctx.rounds,
+  out.push(await cmp(mem('get 1 KiB object, sequential', 'Keyv (memory)', undefined),
     () => sequentialOps(n / 4, (i) => ours.get(`o${i % keys}`)), () => sequentialOps(n / 4, (i) => keyv.get(`o${i % keys}`))));
   for (let i = 0; i < keys; i++) {
     await ours.set(`big${i}`, KIB_OBJECT);
     await keyv.set(`big${i}`, KIB_OBJECT);
   }
-  out.push(await compare(mem('set 1 KiB object, sequential', 'Keyv (memory)', undefined), ctx.rounds,
+  out.push(await cmp(mem('set 1 KiB object, sequential', 'Keyv (memory)', undefined),
     () => sequentialOps(n / 4, (i) => ours.set(`big${i % keys}`, KIB_OBJECT)), () => sequentialOps(n / 4, (i) => keyv.set(`big${i % keys}`, KIB_OBJECT))));
   await ours.close();
 
@@ -104,21 +108,23 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
       await big.set(`s${i}`, i);
       await map.set(`s${i}`, i);
     }
-    const at = (i: number) => `s${(i * 7919) % size}`;
+    // Each call continues where the previous slice stopped, so the rounds walk the whole key space.
+    let cursor = 0;
+    const at = () => `s${(cursor++ * 7919) % size}`;
     const label = `${size.toLocaleString('en-US')} keys`;
-    out.push(await compare(mem(`get primitive, sequential, ${label}`, 'bare async Map', undefined), ctx.rounds,
-      () => sequentialOps(n, (i) => big.get(at(i))), () => sequentialOps(n, (i) => map.get(at(i)))));
-    out.push(await compare(mem(`exists, sequential, ${label}`, 'bare async Map', undefined), ctx.rounds,
-      () => sequentialOps(n, (i) => big.exists(at(i))), () => sequentialOps(n, (i) => map.has(at(i)))));
-    out.push(await compare(mem(`increment, sequential, ${label}`, 'bare async Map', undefined), ctx.rounds,
-      () => sequentialOps(n, (i) => big.increment(at(i))), () => sequentialOps(n, (i) => map.increment(at(i)))));
-    out.push(await compare(mem(`get primitive, 100 in flight, ${label}`, 'bare async Map', undefined), ctx.rounds,
-      () => concurrentOps(n, 100, (i) => big.get(at(i))), () => concurrentOps(n, 100, (i) => map.get(at(i)))));
+    out.push(await cmp(mem(`get primitive, sequential, ${label}`, 'bare async Map', undefined),
+      () => sequentialOps(n, () => big.get(at())), () => sequentialOps(n, () => map.get(at()))));
+    out.push(await cmp(mem(`exists, sequential, ${label}`, 'bare async Map', undefined),
+      () => sequentialOps(n, () => big.exists(at())), () => sequentialOps(n, () => map.has(at()))));
+    out.push(await cmp(mem(`increment, sequential, ${label}`, 'bare async Map', undefined),
+      () => sequentialOps(n, () => big.increment(at())), () => sequentialOps(n, () => map.increment(at()))));
+    out.push(await cmp(mem(`get primitive, 100 in flight, ${label}`, 'bare async Map', undefined),
+      () => concurrentOps(n, 100, () => big.get(at())), () => concurrentOps(n, 100, () => map.get(at()))));
     await big.close();
   }
 
   // Redis: 100 calls in flight on one connection, same client options on both sides.
-  const r = ctx.quick ? 5_000 : 100_000;
+  const r = ctx.quick ? 5_000 : 10_000;
   const inFlight = 100;
   const prefix = 'bench:';
   const clientOptions = { commandTimeout: 1000, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false };
@@ -136,34 +142,34 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
       peerLabel,
       target,
     });
-    out.push(await compare(red('set primitive', 'raw ioredis SET', { ratio: 0.85, text: '>= 85% of raw ioredis' }), ctx.rounds,
+    out.push(await cmp(red('set primitive', 'raw ioredis SET', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
       () => concurrentOps(r, inFlight, (i) => backend.set(key(i), i)), () => concurrentOps(r, inFlight, (i) => raw.set(prefix + key(i), String(i)))));
-    out.push(await compare(red('get primitive', 'raw ioredis GET', { ratio: 0.85, text: '>= 85% of raw ioredis' }), ctx.rounds,
+    out.push(await cmp(red('get primitive', 'raw ioredis GET', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
       () => concurrentOps(r, inFlight, (i) => backend.get(key(i))), () => concurrentOps(r, inFlight, (i) => raw.get(prefix + key(i)))));
-    out.push(await compare(red('increment with TTL', 'raw EVALSHA INCR+PEXPIRE', { ratio: 0.9, text: '>= 90% of raw EVALSHA' }), ctx.rounds,
+    out.push(await cmp(red('increment with TTL', 'raw EVALSHA INCR+PEXPIRE', { ratio: 0.9, text: '>= 90% of raw EVALSHA' }),
       () => concurrentOps(r, inFlight, (i) => backend.increment(`c${i % keys}`, 60_000)), () => concurrentOps(r, inFlight, (i) => rawIncr(`${prefix}rc${i % keys}`))));
-    out.push(await compare(red('exists', 'raw ioredis EXISTS', { ratio: 0.85, text: '>= 85% of raw ioredis' }), ctx.rounds,
+    out.push(await cmp(red('exists', 'raw ioredis EXISTS', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
       () => concurrentOps(r, inFlight, (i) => backend.exists(key(i))), () => concurrentOps(r, inFlight, (i) => raw.exists(prefix + key(i)))));
     if (autoPipelining) {
       const json = JSON.stringify(KIB_OBJECT);
-      out.push(await compare(red('set 1 KiB object', 'raw ioredis SET of JSON.stringify', { ratio: 0.85, text: '>= 85% of raw ioredis' }), ctx.rounds,
+      out.push(await cmp(red('set 1 KiB object', 'raw ioredis SET of JSON.stringify', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
         () => concurrentOps(r, inFlight, (i) => backend.set(`o${i % keys}`, KIB_OBJECT)), () => concurrentOps(r, inFlight, (i) => raw.set(`${prefix}o${i % keys}`, JSON.stringify(KIB_OBJECT)))));
-      out.push(await compare(red('get 1 KiB object', 'raw ioredis GET + JSON.parse', { ratio: 0.85, text: '>= 85% of raw ioredis' }), ctx.rounds,
+      out.push(await cmp(red('get 1 KiB object', 'raw ioredis GET + JSON.parse', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
         () => concurrentOps(r, inFlight, (i) => backend.get(`o${i % keys}`)), () => concurrentOps(r, inFlight, async (i) => JSON.parse((await raw.get(`${prefix}o${i % keys}`)) ?? json))));
     }
     if (autoPipelining) {
       const keyvRedis = new Keyv(new KeyvRedis(ctx.redisUrl), { namespace: 'bench-keyv' });
       for (let i = 0; i < keys; i++) await keyvRedis.set(key(i), i);
-      out.push(await compare(red('get primitive', 'Keyv (@keyv/redis)', undefined), ctx.rounds,
+      out.push(await cmp(red('get primitive', 'Keyv (@keyv/redis)', undefined),
         () => concurrentOps(r, inFlight, (i) => backend.get(key(i))), () => concurrentOps(r, inFlight, (i) => keyvRedis.get(key(i)))));
-      out.push(await compare(red('set primitive', 'Keyv (@keyv/redis)', undefined), ctx.rounds,
+      out.push(await cmp(red('set primitive', 'Keyv (@keyv/redis)', undefined),
         () => concurrentOps(r, inFlight, (i) => backend.set(key(i), i)), () => concurrentOps(r, inFlight, (i) => keyvRedis.set(key(i), i))));
       await keyvRedis.clear();
       await keyvRedis.disconnect();
     }
     if (autoPipelining) {
       const rl = new RateLimiterRedis({ storeClient: raw, points: 1e12, duration: 3600, keyPrefix: 'bench-rl' });
-      out.push(await compare(red('increment with TTL', 'RateLimiterRedis.consume', { ratio: 1.5, text: '>= 1.5x rate-limiter-flexible Redis' }), ctx.rounds,
+      out.push(await cmp(red('increment with TTL', 'RateLimiterRedis.consume', { ratio: 1.5, text: '>= 1.5x rate-limiter-flexible Redis' }),
         () => concurrentOps(r, inFlight, (i) => backend.increment(`c${i % keys}`, 60_000)), () => concurrentOps(r, inFlight, (i) => rl.consume(`k${i % keys}`))));
     }
     if (autoPipelining) {
@@ -173,9 +179,10 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
         for (let j = i; j < Math.min(size, i + 1000); j++) batch.set(`${prefix}big${j}`, String(j));
         await batch.exec();
       }
-      const at = (i: number) => `big${(i * 7919) % size}`;
-      out.push(await compare(red(`get primitive, ${size.toLocaleString('en-US')} keys`, 'raw ioredis GET', { ratio: 0.85, text: '>= 85% of raw ioredis' }), ctx.rounds,
-        () => concurrentOps(r, inFlight, (i) => backend.get(at(i))), () => concurrentOps(r, inFlight, (i) => raw.get(prefix + at(i)))));
+      let cursor = 0;
+      const at = () => `big${(cursor++ * 7919) % size}`;
+      out.push(await cmp(red(`get primitive, ${size.toLocaleString('en-US')} keys`, 'raw ioredis GET', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
+        () => concurrentOps(r, inFlight, () => backend.get(at())), () => concurrentOps(r, inFlight, () => raw.get(prefix + at()))));
     }
     await backend.clear();
     await backend.client.quit();

@@ -7,6 +7,8 @@ import 'reflect-metadata';
 import { CacheModule, CacheInterceptor as NestCacheInterceptor } from '@nestjs/cache-manager';
 import { Controller, Get, Module, Req, UseGuards, UseInterceptors, type DynamicModule, type ExecutionContext, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { ThrottlerGuard as NestThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -61,6 +63,21 @@ class HeaderGuard {
     res.setHeader('X-RateLimit-Remaining', 999_999_000);
     res.setHeader('X-RateLimit-Reset', 3600);
     return true;
+  }
+}
+
+/** Our guard without its three headers: what counting alone costs. */
+class NoHeaderThrottlerGuard extends ThrottlerGuard {
+  protected override setHeaders(): void {}
+}
+
+@Controller()
+@UseGuards(NoHeaderThrottlerGuard)
+class OurNoHeaderController {
+  @Get('r')
+  @Throttle(HIGH)
+  get() {
+    return PAYLOAD;
   }
 }
 
@@ -148,6 +165,8 @@ function moduleFor(): Type | DynamicModule {
       return mk([], PassGuardController);
     case 'throttle-memory':
       return mk([BackendsModule.forRoot({})], OurThrottleController);
+    case 'throttle-no-headers':
+      return mk([BackendsModule.forRoot({})], OurNoHeaderController);
     case 'throttle-clients':
       // One counter per distinct `x-client` header: how the guard's cost grows with distinct clients.
       return mk([BackendsModule.forRoot({ throttle: { tracker: (req) => String(req.headers['x-client'] ?? 'anon') } })], OurThrottleController);
@@ -193,11 +212,37 @@ async function main(): Promise<void> {
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
   process.stdout.write(`port=${port}\n`);
+  const stopProfile = profileOnSignal(process.env.BENCH_PROFILE);
   const stop = () => {
-    app.close().finally(() => process.exit(0));
+    stopProfile()
+      .then(() => app.close())
+      .finally(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/**
+ * With `BENCH_PROFILE=<file>` (hand profiling, not used by the bench): SIGUSR2 starts a CPU profile
+ * of the app, after its warm-up, and the returned function writes it to `<file>` (.cpuprofile).
+ */
+function profileOnSignal(file: string | undefined): () => Promise<void> {
+  if (!file) return () => Promise.resolve();
+  const session = new Session();
+  session.connect();
+  let started = false;
+  process.on('SIGUSR2', () => {
+    session.post('Profiler.enable', () => session.post('Profiler.setSamplingInterval', { interval: 100 }, () => session.post('Profiler.start')));
+    started = true;
+  });
+  return () =>
+    new Promise((done) => {
+      if (!started) return done();
+      session.post('Profiler.stop', (err, result) => {
+        if (!err) writeFileSync(file, JSON.stringify(result.profile));
+        done();
+      });
+    });
 }
 
 main().catch((err) => {

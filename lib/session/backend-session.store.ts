@@ -344,7 +344,6 @@ async function scanIds(backend: RedisBackend): Promise<string[]> {
   return [...new Set(ids)];
 }
 
-/** Calls back (on the next tick, outside the promise chain) or returns the promise. */
 /** A storage outage becomes a `session_unavailable` error, which the web frameworks answer with 503. */
 function unavailable(err: unknown): never {
   if (err instanceof BackendUnavailableError) {
@@ -353,6 +352,7 @@ function unavailable(err: unknown): never {
   throw err;
 }
 
+/** Calls back (on the next tick, outside the promise chain) or returns the promise. */
 function settle<T>(work: Promise<T>, callback: Callback<T> | undefined): Promise<T> | void {
   const promise = work.catch(unavailable);
   if (callback === undefined) return promise;

@@ -18,8 +18,9 @@ export function clientIp(req: Record<string, any>, ipv6Subnet = 64): string {
  * request. A `req.ip` set by the application itself (an own property) is always honoured.
  */
 function trustsNoProxy(req: Record<string, any>): boolean {
-  const app = req.app;
-  return typeof app?.get === 'function' && req.socket !== undefined && !Object.hasOwn(req, 'ip') && app.get('trust proxy') === false;
+  // `app.settings[name]` is what Express's `app.get(name)` returns (mounted apps inherit through the
+  // settings' prototype), without the two calls.
+  return req.app?.settings?.['trust proxy'] === false && req.socket !== undefined && !Object.hasOwn(req, 'ip');
 }
 
 /** Keeps the first `bits` bits of an IPv6 address (IPv4-mapped addresses become plain IPv4). */

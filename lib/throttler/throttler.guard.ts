@@ -33,6 +33,20 @@ const SKIP: RoutePlan = { limits: [] };
 const COUNTED = Symbol('nestjs-backends:throttled');
 const DEFAULT_SETTINGS: ThrottleSettings = { defaultLimits: [], onBackendError: 'allow', ipv6Subnet: 64, global: false };
 
+/** The decimal text of the last number asked for, kept until another number comes. */
+class NumberText {
+  private n = 0;
+  private text = '0';
+
+  of(n: number): string {
+    if (n !== this.n) {
+      this.n = n;
+      this.text = String(n);
+    }
+    return this.text;
+  }
+}
+
 /**
  * Limits requests per client with the shared backend: `X-RateLimit-*` headers on every throttled
  * response, 429 with `Retry-After` past the limit. Subclass it to change one step (tracker,
@@ -45,6 +59,8 @@ export class ThrottlerGuard implements CanActivate {
   protected readonly logger = new Logger('ThrottlerGuard');
   private readonly outage = new OutageReporter(this.logger, 'Throttling');
   private readonly plans = new RoutePlans<RoutePlan>((cls, handler) => this.buildPlan(cls, handler));
+  private readonly limitText = new NumberText();
+  private readonly resetText = new NumberText();
   protected readonly settings: ThrottleSettings;
 
   constructor(
@@ -110,15 +126,17 @@ export class ThrottlerGuard implements CanActivate {
   /** Sets `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds). */
   protected setHeaders(res: Record<string, any> | undefined, result: ThrottleResult): void {
     if (res === undefined) return;
-    // Strings, so Node converts nothing twice (it checks a value, then writes it).
-    const reset = String(Math.max(1, Math.ceil(result.resetMs / 1000)));
+    // Strings, so Node converts nothing twice (it checks a value, then writes it). The limit and the
+    // reset second repeat from one request to the next: their text is reused.
+    const limit = this.limitText.of(result.limit);
+    const reset = this.resetText.of(Math.max(1, Math.ceil(result.resetMs / 1000)));
     if (typeof res.setHeader === 'function') {
-      res.setHeader('X-RateLimit-Limit', String(result.limit));
+      res.setHeader('X-RateLimit-Limit', limit);
       res.setHeader('X-RateLimit-Remaining', String(result.remaining));
       res.setHeader('X-RateLimit-Reset', reset);
       return;
     }
-    setResponseHeader(res, 'X-RateLimit-Limit', String(result.limit));
+    setResponseHeader(res, 'X-RateLimit-Limit', limit);
     setResponseHeader(res, 'X-RateLimit-Remaining', String(result.remaining));
     setResponseHeader(res, 'X-RateLimit-Reset', reset);
   }
