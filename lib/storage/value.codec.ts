@@ -194,7 +194,8 @@ export function encodeValue(value: unknown): string {
       return value.isWellFormed() ? TEXT_MARK + value : JSON.stringify(value);
     case 'number':
       if (!Number.isFinite(value)) refuse(value, 'value');
-      return JSON.stringify(value);
+      // The same text as JSON.stringify for every finite number (-0 included), without the JSON machinery.
+      return String(value);
     case 'boolean':
       return value ? 'true' : 'false';
   }

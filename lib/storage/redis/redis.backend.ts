@@ -36,6 +36,8 @@ interface Connection {
   lastError?: string;
   /** On a Cluster: the path for keys ioredis would route to the wrong slot. */
   unpipelined?: UnpipelinedCommands;
+  /** Whether the client is an ioredis Cluster (read once: every call asks). */
+  cluster: boolean;
 }
 
 const toVoid = (): void => undefined;
@@ -154,8 +156,9 @@ export class RedisBackend extends BaseBackend {
       maxPending: options.maxPendingWhileDisconnected ?? 10_000,
       pending: 0,
       closed: false,
+      cluster: (client as { isCluster?: boolean }).isCluster === true,
     };
-    if ((client as { isCluster?: boolean }).isCluster === true) {
+    if (conn.cluster) {
       conn.unpipelined = new UnpipelinedCommands(client as Cluster, loadPackage<IoRedisModule>('ioredis', 'RedisBackend'));
     }
     if (typeof conn.client[INCREMENT_COMMAND] !== 'function') {
@@ -263,9 +266,8 @@ export class RedisBackend extends BaseBackend {
     if (client === undefined) return this.#afterReconnect(() => this.set(key, value, ttlMs));
     const full = this.#prefix + key;
     const rare = this.#unpipelined(full);
-    const args: (string | number)[] = ttlMs == null ? [raw] : [raw, 'PX', ttlMs];
     const sent = rare
-      ? rare.set(full, ...args)
+      ? rare.set(full, ...(ttlMs == null ? [raw] : [raw, 'PX', ttlMs]))
       : ttlMs == null
         ? client.set(full, raw)
         : client.set(full, raw, 'PX', ttlMs);
@@ -438,7 +440,7 @@ export class RedisBackend extends BaseBackend {
   }
 
   get #isCluster(): boolean {
-    return (this.#conn.client as { isCluster?: boolean }).isCluster === true;
+    return this.#conn.cluster;
   }
 
   get #fail(): ReturnType<typeof failures> {
