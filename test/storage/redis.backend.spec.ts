@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect, promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
-import { BackendUnavailableError, RedisBackend } from '../../lib/index.js';
+import { BackendUnavailableError, BackendValueError, RedisBackend } from '../../lib/index.js';
 import { freePort } from '../utils/free-port.js';
 import { RedisProcess } from '../utils/redis-server.js';
 import { clusterNodes, redisUrl, uniquePrefix } from '../utils/redis-env.js';
@@ -56,15 +56,29 @@ describe('RedisBackend', () => {
     await backend.close();
   });
 
-  it('sends increments outside the auto-pipeline of a client passed in, without touching its option array', async () => {
+  it('streams the first 32 increments in flight and auto-pipelines the rest, without touching the option array', async () => {
     const shared = ['info'];
     const client = new Redis(redisUrl(), { enableAutoPipelining: true, autoPipeliningIgnoredCommands: shared });
-    const backend = new RedisBackend(client, { keyPrefix: uniquePrefix('stream') });
+    const backend = await RedisBackend.connect(client, { keyPrefix: uniquePrefix('stream') });
     expect(shared).toEqual(['info']);
-    expect(client.options.autoPipeliningIgnoredCommands).toEqual(['info', 'nestjsBackendsIncrBy']);
-    const counts = await Promise.all(Array.from({ length: 200 }, () => backend.increment('n', 60_000)));
+    expect(client.options.autoPipeliningIgnoredCommands).toEqual(['info', 'nestjsBackendsIncrByNow']);
+    const calls = Array.from({ length: 200 }, () => backend.increment('n', 60_000));
+    // Streamed commands go straight to the socket; the others wait in the auto-pipeline until the next turn.
+    expect(client.autoPipelineQueueSize).toBe(200 - 32);
+    const counts = await Promise.all(calls);
     expect(new Set(counts).size).toBe(200);
     expect(Math.max(...counts)).toBe(200);
+    expect(await backend.ttl('n')).toBeGreaterThan(59_000);
+    // Every answer left the in-flight count: the next burst is streamed from the start again.
+    const again = Array.from({ length: 10 }, () => backend.increment('n', 60_000));
+    expect(client.autoPipelineQueueSize).toBe(0);
+    expect((await Promise.all(again)).sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => 201 + i));
+    // A refused increment (not an integer) leaves the count too.
+    await backend.set('text', 'abc');
+    await expect(backend.increment('text')).rejects.toBeInstanceOf(BackendValueError);
+    const third = Array.from({ length: 32 }, () => backend.increment('m'));
+    expect(client.autoPipelineQueueSize).toBe(0);
+    await Promise.all(third);
     await backend.clear();
     client.disconnect();
   });

@@ -14,3 +14,6 @@ return v
 
 /** Name under which the script is registered on the ioredis client (EVALSHA with NOSCRIPT fallback). */
 export const INCREMENT_COMMAND = 'nestjsBackendsIncrBy';
+
+/** The same script under a second name, which a standalone client sends outside its auto-pipeline. */
+export const STREAMED_INCREMENT_COMMAND = 'nestjsBackendsIncrByNow';
