@@ -128,6 +128,25 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
   const inFlight = 100;
   const prefix = 'bench:';
   const clientOptions = { commandTimeout: 1000, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false };
+  // The backend's own cost per call, without the network: RedisBackend over a stand-in client whose
+  // commands answer at once, against the same stand-in called directly (the rows below include Redis).
+  const answered = { ok: Promise.resolve('OK'), one: Promise.resolve(1) };
+  const instant = {
+    status: 'ready',
+    options: { autoPipeliningIgnoredCommands: [] as string[] },
+    defineCommand(this: Record<string, unknown>, name: string) {
+      this[name] = () => answered.one;
+    },
+    set: (_key: string, _value: string) => answered.ok,
+    exists: (_key: string) => answered.one,
+  };
+  const wrapped = new RedisBackend(instant as unknown as Redis, { keyPrefix: prefix });
+  const own = (workload: string) => ({ group: 'storage (Redis)', workload, unit: 'ops/s', oursLabel: 'RedisBackend', peerLabel: 'the stand-in called directly', target: undefined });
+  out.push(await cmp(own('set primitive, sequential, over a client that answers at once (the backend\'s own cost)'),
+    () => sequentialOps(n, (i) => wrapped.set(key(i), i)), () => sequentialOps(n, (i) => instant.set(prefix + key(i), String(i)))));
+  out.push(await cmp(own('exists, sequential, over a client that answers at once (the backend\'s own cost)'),
+    () => sequentialOps(n, (i) => wrapped.exists(key(i))), () => sequentialOps(n, (i) => instant.exists(prefix + key(i)))));
+
   for (const autoPipelining of [true, false]) {
     const backend = await RedisBackend.connect(new Redis(ctx.redisUrl, { ...clientOptions, enableAutoPipelining: autoPipelining }), { keyPrefix: prefix });
     const raw = new Redis(ctx.redisUrl, { ...clientOptions, enableAutoPipelining: autoPipelining });
