@@ -187,7 +187,7 @@ export class RedisBackend extends BaseBackend {
     for (const name of [INCREMENT_COMMAND, STREAMED_INCREMENT_COMMAND] as const) {
       if (typeof conn.client[name] !== 'function') client.defineCommand(name, { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
     }
-    if (conn.unpipelined === undefined) streamIncrements(client);
+    if (!conn.cluster) streamIncrements(client);
     this.#conn = conn;
   }
 
