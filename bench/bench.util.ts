@@ -118,7 +118,14 @@ export async function compare(
     // Seconds per operation, summed over the slices of the round.
     let perOpA = 0;
     let perOpB = 0;
-    if (slices > 1) collect();
+    if (slices > 1) {
+      // The heap is collected once per round; the work V8 and the machine still do right after a
+      // collection (concurrent sweeping on the other core) slowed whichever side ran first by up to
+      // 30 %, so one unmeasured slice of each side absorbs it.
+      collect();
+      await ours();
+      await peer();
+    }
     for (let s = 0; s < slices; s++) {
       // A single-slice round starts from a collected heap; sliced rounds collect once per round.
       const oursFirst = (i + s) % 2 === 0;
