@@ -114,27 +114,31 @@ export async function compare(
   // One unmeasured round each, so neither side pays for the JIT warm-up of the other.
   await ours();
   await peer();
+  const sliced = slices > 1;
+  // A single-slice round collects the heap before each side; a sliced round collects once, then runs
+  // one unmeasured slice of each side: the work V8 and the machine still do right after a collection
+  // (concurrent sweeping on the other core) slowed whichever side ran first by up to 30 %.
+  const run = async (side: () => Promise<number>) => {
+    if (!sliced) collect();
+    return side();
+  };
   for (let i = 0; i < rounds; i++) {
-    // Seconds per operation, summed over the slices of the round.
-    let perOpA = 0;
-    let perOpB = 0;
-    if (slices > 1) {
-      // The heap is collected once per round; the work V8 and the machine still do right after a
-      // collection (concurrent sweeping on the other core) slowed whichever side ran first by up to
-      // 30 %, so one unmeasured slice of each side absorbs it.
+    if (sliced) {
       collect();
       await ours();
       await peer();
     }
+    // Seconds per operation, summed over the slices of the round.
+    let perOpA = 0;
+    let perOpB = 0;
     for (let s = 0; s < slices; s++) {
-      // A single-slice round starts from a collected heap; sliced rounds collect once per round.
-      const oursFirst = (i + s) % 2 === 0;
-      if (slices === 1) collect();
-      const first = await (oursFirst ? ours : peer)();
-      if (slices === 1) collect();
-      const second = await (oursFirst ? peer : ours)();
-      perOpA += 1 / (oursFirst ? first : second);
-      perOpB += 1 / (oursFirst ? second : first);
+      if ((i + s) % 2 === 0) {
+        perOpA += 1 / (await run(ours));
+        perOpB += 1 / (await run(peer));
+      } else {
+        perOpB += 1 / (await run(peer));
+        perOpA += 1 / (await run(ours));
+      }
     }
     a.push(slices / perOpA);
     b.push(slices / perOpB);
