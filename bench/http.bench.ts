@@ -204,6 +204,22 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         () => round('none'),
       ),
     );
+    // No target: a guard that sends the same three headers and counts nothing is the floor for
+    // any guard that meets issue 4 (`npm run bench:instructions` splits the cost further).
+    await warm('header-guard');
+    results.push(
+      await sideBySide(
+        {
+          group,
+          workload: 'GET, a guard that only sets the three X-RateLimit-* headers (counts nothing) vs the same route with no guard',
+          unit: 'req/s per core',
+          oursLabel: 'headers-only guard',
+          peerLabel: 'no guard',
+        },
+        () => round('header-guard'),
+        () => round('none'),
+      ),
+    );
     results.push(
       await sideBySide(
         {

@@ -142,6 +142,8 @@ async function main(): Promise<void> {
     '',
     readOptional('bench/analysis.md'),
     '',
+    readOptional('bench/instructions.md'),
+    '',
     soakSection(),
   ].join('\n');
   const outDir = quick ? join(root, '.bench-dist') : root;
