@@ -1,3 +1,5 @@
+import type { ChildProcess } from 'node:child_process';
+
 /** One timed run: how many operations were done in how many milliseconds. */
 export interface Sample {
   ops: number;
@@ -187,4 +189,29 @@ export async function concurrentOps(
   await Promise.all(Array.from({ length: inFlight }, worker));
   const ns = Number(process.hrtime.bigint() - start);
   return (count / ns) * 1e9;
+}
+
+/**
+ * The port a bench app child prints (`port=<n>`) once it listens on 127.0.0.1; rejects with its
+ * stderr (the last 2,000 characters) when it exits first or is not up within `timeoutMs`.
+ */
+export function listeningPort(child: ChildProcess, what: string, timeoutMs: number): Promise<number> {
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += String(d)));
+  return new Promise<number>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${what} did not start: ${stderr.slice(-2000)}`)), timeoutMs);
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += String(d);
+      const m = /port=(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        ok(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`${what} exited with ${code}: ${stderr.slice(-2000)}`));
+    });
+  });
 }

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchContext, type Comparison, compareSideBySide, httpRounds } from './bench.util.js';
+import { type BenchContext, type Comparison, compareSideBySide, httpRounds, listeningPort } from './bench.util.js';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -68,24 +68,7 @@ async function startBenchApp(root: string, variant: string, redisUrl: string): P
     env: { ...process.env, BENCH_APP: name, BENCH_PLATFORM: platform, REDIS_URL: redisUrl, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += String(d)));
-  const port = await new Promise<number>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`bench app ${variant} did not start: ${stderr}`)), 20_000);
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += String(d);
-      const m = /port=(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        ok(Number(m[1]));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`bench app ${variant} exited with ${code}: ${stderr}`));
-    });
-  });
+  const port = await listeningPort(child, `bench app ${variant}`, 20_000);
   return { url: `http://127.0.0.1:${port}/r`, child };
 }
 

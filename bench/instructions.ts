@@ -11,6 +11,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { RedisProcess as RedisProcessType } from '../test/utils/redis-server.js';
+import { listeningPort } from './bench.util.js';
 
 type Autocannon = (options: {
   url: string;
@@ -60,24 +61,7 @@ async function start(app: string, dir: string, redisUrl: string): Promise<{ chil
     ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(dir, `${app}.out`)}`, process.execPath, '--expose-gc', entry],
     { cwd: root, env: { ...process.env, BENCH_APP: app, NODE_ENV: 'production', REDIS_URL: redisUrl }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += String(d)));
-  const port = await new Promise<number>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${app} did not start under valgrind: ${stderr.slice(-2000)}`)), 180_000);
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += String(d);
-      const m = /port=(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        ok(Number(m[1]));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`${app} exited with ${code} under valgrind: ${stderr.slice(-2000)}`));
-    });
-  });
+  const port = await listeningPort(child, `${app} under valgrind`, 180_000);
   return { child, url: `http://127.0.0.1:${port}/r` };
 }
 
