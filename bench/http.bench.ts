@@ -58,7 +58,8 @@ interface BenchApp {
 
 async function startBenchApp(root: string, variant: string, redisUrl: string): Promise<BenchApp> {
   const entry = join(root, '.bench-dist', 'bench', 'apps', 'http-app.js');
-  // `fastify:<name>` runs the app on the Fastify adapter, `<name>` on Express.
+  // `fastify:<name>` runs the app on the Fastify adapter, `plain:<name>` as a minimal Express app
+  // without Nest, `<name>` on Nest's Express adapter.
   const [platform, name] = variant.includes(':') ? variant.split(':') : ['express', variant];
   // On a multi-core machine the app gets CPU 0 and autocannon (this process) the others, so the two
   // do not steal each other's time slices at random: the rounds vary much less.
@@ -323,6 +324,26 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         },
         () => round('session-ours', oursCookie),
         () => round('session-connect', peerCookie),
+      ),
+    );
+    // Issue 4 states its figures for a minimal Express app: express-session is Express middleware,
+    // so this pair runs it without Nest (a Nest route costs several times an Express one here).
+    const plainOursCookie = await sessionCookie((await app('plain:session-ours')).url);
+    const plainPeerCookie = await sessionCookie((await app('plain:session-connect')).url);
+    await warm('plain:session-ours', plainOursCookie);
+    await warm('plain:session-connect', plainPeerCookie);
+    results.push(
+      await sideBySide(
+        {
+          group: 'http (minimal Express app without Nest, two apps side by side on one core, autocannon 32 connections each)',
+          workload: 'session round trip (load + save per request), express-session on Redis, minimal Express app',
+          unit: 'req/s per core',
+          oursLabel: 'BackendSessionStore (Redis)',
+          peerLabel: 'connect-redis',
+          target: { ratio: 1.0, text: '>= connect-redis' },
+        },
+        () => round('plain:session-ours', plainOursCookie),
+        () => round('plain:session-connect', plainPeerCookie),
       ),
     );
   } finally {

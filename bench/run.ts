@@ -23,7 +23,7 @@ function argValue(flag: string): string | undefined {
 
 const PEERS = [
   'nestjs-backends', '@nestjs/core', 'ioredis', 'lru-cache', 'keyv', '@keyv/redis', 'cache-manager', 'rate-limiter-flexible',
-  '@nestjs/throttler', '@nest-lab/throttler-storage-redis', '@nestjs/cache-manager', 'express-session', 'connect-redis',
+  '@nestjs/throttler', '@nest-lab/throttler-storage-redis', '@nestjs/cache-manager', 'express', 'express-session', 'connect-redis', 'redis',
   'nodemailer', 'smtp-server', 'autocannon',
 ];
 

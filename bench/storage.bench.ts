@@ -3,7 +3,9 @@ import { Keyv } from 'keyv';
 import KeyvRedis from '@keyv/redis';
 import { createCache } from 'cache-manager';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
-import { MemoryBackend, RedisBackend } from '../lib/index.js';
+import { RedisStore } from 'connect-redis';
+import { createClient } from 'redis';
+import { BackendSessionStore, MemoryBackend, RedisBackend } from '../lib/index.js';
 import { type BenchContext, type Comparison, compare, concurrentOps, sequentialOps } from './bench.util.js';
 
 /** The ceiling for any Promise API: a bare async wrapper around a Map. */
@@ -27,6 +29,24 @@ class BareAsyncMap {
 
 const SMALL_OBJECT = { id: 42, name: 'Ada Lovelace', roles: ['admin', 'editor'], active: true };
 const KIB_OBJECT = { items: Array.from({ length: 16 }, (_, i) => ({ id: i, label: `item-${i}`, tags: ['a', 'b'] })) };
+
+/** The calls express-session makes of a store, as promises: `get(sid, cb)` and `set(sid, session, cb)`. */
+interface CallbackStore {
+  get(sid: string, cb: (err: unknown, value?: unknown) => void): unknown;
+  set(sid: string, session: object, cb: (err?: unknown) => void): unknown;
+}
+
+/** One request's worth of store calls, as express-session makes them: load the session, save it changed. */
+function sessionRoundTrip(store: CallbackStore, sid: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    store.get(sid, (err, value) => {
+      if (err) return reject(err);
+      const session = (value ?? { cookie: { originalMaxAge: null, expires: null, httpOnly: true, path: '/' }, n: 0 }) as { n: number };
+      session.n++;
+      store.set(sid, session, (e) => (e ? reject(e) : resolve()));
+    });
+  });
+}
 
 const RAW_INCR = `local v = redis.call('INCR', KEYS[1])
 if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -187,6 +207,20 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
         () => concurrentOps(r, inFlight, (i) => backend.set(key(i), i)), () => concurrentOps(r, inFlight, (i) => keyvRedis.set(key(i), i))));
       await keyvRedis.clear();
       await keyvRedis.disconnect();
+    }
+    if (autoPipelining) {
+      // The session stores without HTTP around them (the HTTP rows add express-session and Express).
+      const nodeRedis = createClient({ url: ctx.redisUrl });
+      await nodeRedis.connect();
+      const stores: [CallbackStore, CallbackStore] = [
+        new BackendSessionStore(backend, { prefix: 'bench-session:' }) as unknown as CallbackStore,
+        new RedisStore({ client: nodeRedis, prefix: 'bench-connect:' }) as unknown as CallbackStore,
+      ];
+      const session = { ...red('session store round trip (get, then set of the changed session)', 'connect-redis (node-redis)', undefined), oursLabel: 'BackendSessionStore' };
+      out.push(await cmp(session,
+        () => concurrentOps(r, inFlight, (i) => sessionRoundTrip(stores[0], `s${i % keys}`)),
+        () => concurrentOps(r, inFlight, (i) => sessionRoundTrip(stores[1], `s${i % keys}`))));
+      await nodeRedis.quit();
     }
     if (autoPipelining) {
       const rl = new RateLimiterRedis({ storeClient: raw, points: 1e12, duration: 3600, keyPrefix: 'bench-rl' });

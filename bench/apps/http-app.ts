@@ -1,7 +1,8 @@
 /**
  * One minimal Nest Express app per benchmark variant, run as a child process from compiled JS
  * (decorator metadata): `BENCH_APP=<variant> [REDIS_URL=...] node .bench-dist/bench/apps/http-app.js`.
- * Prints `port=<n>` once listening on 127.0.0.1.
+ * `BENCH_PLATFORM=fastify` runs it on Fastify; `BENCH_PLATFORM=plain` serves the session variants
+ * from a minimal Express app without Nest. Prints `port=<n>` once listening on 127.0.0.1.
  */
 import 'reflect-metadata';
 import { CacheModule, CacheInterceptor as NestCacheInterceptor } from '@nestjs/cache-manager';
@@ -14,11 +15,14 @@ import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis'
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
 import { RedisStore } from 'connect-redis';
+import express from 'express';
 import session from 'express-session';
+import type { Server } from 'node:http';
 import { createClient } from 'redis';
 import {
   BackendSessionStore,
   BackendsModule,
+  RedisBackend,
   CacheInterceptor,
   SkipThrottle,
   Throttle,
@@ -197,8 +201,50 @@ function moduleFor(): Type | DynamicModule {
   }
 }
 
+const SESSION_SECRET = 'bench-secret-bench-secret-bench-secret';
+
+/** connect-redis on its own node-redis client, as its README sets it up. */
+async function connectRedisStore(): Promise<session.Store> {
+  const client = createClient({ url: redisUrl });
+  await client.connect();
+  return new RedisStore({ client, prefix: 'bench-connect:' });
+}
+
+/** The session route of {@link SessionController} in a minimal Express app, without Nest. */
+async function plainSessionApp(): Promise<Server> {
+  let store: session.Store;
+  if (variant === 'session-ours') {
+    store = new BackendSessionStore(await RedisBackend.connect(redisUrl)) as unknown as session.Store;
+  } else if (variant === 'session-connect') {
+    store = await connectRedisStore();
+  } else {
+    throw new Error(`BENCH_PLATFORM=plain serves session-ours and session-connect, not ${variant}`);
+  }
+  const app = express();
+  app.use(session({ store, secret: SESSION_SECRET, resave: false, saveUninitialized: true }));
+  app.get('/r', (req, res) => {
+    const s = req.session as session.Session & { n?: number };
+    s.n = (s.n ?? 0) + 1;
+    res.json({ n: s.n });
+  });
+  return new Promise((resolve) => {
+    const server = app.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
 async function main(): Promise<void> {
   const platform = process.env.BENCH_PLATFORM ?? 'express';
+  if (platform === 'plain') {
+    const server = await plainSessionApp();
+    process.stdout.write(`port=${(server.address() as { port: number }).port}\n`);
+    const stop = () => {
+      server.closeAllConnections();
+      server.close(() => process.exit(0));
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    return;
+  }
   const app =
     platform === 'fastify'
       ? await NestFactory.create<NestFastifyApplication>(moduleFor(), new FastifyAdapter(), { logger: false })
@@ -208,11 +254,9 @@ async function main(): Promise<void> {
     if (variant === 'session-ours') {
       store = app.get(BackendSessionStore) as unknown as session.Store;
     } else {
-      const client = createClient({ url: redisUrl });
-      await client.connect();
-      store = new RedisStore({ client, prefix: 'bench-connect:' });
+      store = await connectRedisStore();
     }
-    app.use(session({ store, secret: 'bench-secret-bench-secret-bench-secret', resave: false, saveUninitialized: true }));
+    app.use(session({ store, secret: SESSION_SECRET, resave: false, saveUninitialized: true }));
   }
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
