@@ -326,6 +326,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         () => round('session-connect', peerCookie),
       ),
     );
+    const plainGroup = 'http (minimal Express app without Nest, two apps side by side on one core, autocannon 32 connections each)';
     // Issue 4 states its figures for a minimal Express app: express-session is Express middleware,
     // so this pair runs it without Nest (a Nest route costs several times an Express one here).
     const plainOursCookie = await sessionCookie((await app('plain:session-ours')).url);
@@ -335,7 +336,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
     results.push(
       await sideBySide(
         {
-          group: 'http (minimal Express app without Nest, two apps side by side on one core, autocannon 32 connections each)',
+          group: plainGroup,
           workload: 'session round trip (load + save per request), express-session on Redis, minimal Express app',
           unit: 'req/s per core',
           oursLabel: 'BackendSessionStore (Redis)',
@@ -343,6 +344,23 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           target: { ratio: 1.0, text: '>= connect-redis' },
         },
         () => round('plain:session-ours', plainOursCookie),
+        () => round('plain:session-connect', plainPeerCookie),
+      ),
+    );
+    // No target: the least any store on ioredis does (GET + SET, no checks) against connect-redis,
+    // which separates the two clients (ioredis, node-redis) from the two stores' code.
+    const bareCookie = await sessionCookie((await app('plain:session-bare-ioredis')).url);
+    await warm('plain:session-bare-ioredis', bareCookie);
+    results.push(
+      await sideBySide(
+        {
+          group: plainGroup,
+          workload: 'session round trip, express-session on Redis, minimal Express app: a bare store on ioredis (GET + SET, no checks)',
+          unit: 'req/s per core',
+          oursLabel: 'bare ioredis store',
+          peerLabel: 'connect-redis',
+        },
+        () => round('plain:session-bare-ioredis', bareCookie),
         () => round('plain:session-connect', plainPeerCookie),
       ),
     );

@@ -144,6 +144,8 @@ async function main(): Promise<void> {
     '',
     readOptional('bench/instructions.md'),
     '',
+    readOptional('bench/syscalls.md'),
+    '',
     soakSection(),
   ].join('\n');
   const outDir = quick ? join(root, '.bench-dist') : root;

@@ -210,6 +210,32 @@ async function connectRedisStore(): Promise<session.Store> {
   return new RedisStore({ client, prefix: 'bench-connect:' });
 }
 
+/**
+ * The least a session store on ioredis can do: GET and JSON.parse, JSON.stringify and SET with PX,
+ * on a client with the options `RedisBackend.create` gives its own. It checks nothing: it measures
+ * the client, apart from any store's code.
+ */
+class BareIoredisStore extends session.Store {
+  private readonly client = new Redis(redisUrl, {
+    commandTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    enableAutoPipelining: true,
+  });
+
+  override get(sid: string, cb: (err: unknown, session?: session.SessionData | null) => void): void {
+    this.client.get(`bench-bare:${sid}`).then((text) => cb(null, text === null ? null : JSON.parse(text)), cb);
+  }
+
+  override set(sid: string, data: session.SessionData, cb?: (err?: unknown) => void): void {
+    this.client.set(`bench-bare:${sid}`, JSON.stringify(data), 'PX', 86_400_000).then(() => cb?.(), cb);
+  }
+
+  override destroy(sid: string, cb?: (err?: unknown) => void): void {
+    this.client.del(`bench-bare:${sid}`).then(() => cb?.(), cb);
+  }
+}
+
 /** The session route of {@link SessionController} in a minimal Express app, without Nest. */
 async function plainSessionApp(): Promise<Server> {
   let store: session.Store;
@@ -217,8 +243,10 @@ async function plainSessionApp(): Promise<Server> {
     store = new BackendSessionStore(await RedisBackend.connect(redisUrl)) as unknown as session.Store;
   } else if (variant === 'session-connect') {
     store = await connectRedisStore();
+  } else if (variant === 'session-bare-ioredis') {
+    store = new BareIoredisStore();
   } else {
-    throw new Error(`BENCH_PLATFORM=plain serves session-ours and session-connect, not ${variant}`);
+    throw new Error(`BENCH_PLATFORM=plain serves session-ours, session-connect and session-bare-ioredis, not ${variant}`);
   }
   const app = express();
   app.use(session({ store, secret: SESSION_SECRET, resave: false, saveUninitialized: true }));

@@ -1,0 +1,205 @@
+/**
+ * CPU time and system calls per request of the session apps, user and kernel apart. The timed rows
+ * count both together; this splits them, and strace shows which calls the kernel time goes to.
+ * `npm run bench:syscalls` (needs strace, Linux); writes bench/syscalls.md, which `npm run bench`
+ * includes in BENCHMARKS.md.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { RedisProcess as RedisProcessType } from '../test/utils/redis-server.js';
+import { listeningPort, median } from './bench.util.js';
+
+type Autocannon = (options: {
+  url: string;
+  connections: number;
+  amount: number;
+  headers?: Record<string, string>;
+}) => Promise<{ requests: { total: number }; non2xx: number; errors: number }>;
+
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const WARM = 20_000;
+const TIMED = 10_000;
+const TIMED_RUNS = 5;
+const TRACED = 6_000;
+
+interface Variant {
+  /** `plain:<app>` runs the app without Nest (see bench/apps/http-app.ts). */
+  app: string;
+  what: string;
+}
+
+const VARIANTS: Variant[] = [
+  { app: 'plain:session-connect', what: 'minimal Express app, connect-redis (node-redis)' },
+  { app: 'plain:session-ours', what: 'minimal Express app, BackendSessionStore (ioredis)' },
+  { app: 'plain:session-bare-ioredis', what: 'minimal Express app, a bare store on ioredis (GET + SET, no checks)' },
+  { app: 'session-connect', what: 'Nest app, connect-redis (node-redis)' },
+  { app: 'session-ours', what: 'Nest app, BackendSessionStore (ioredis)' },
+];
+
+/** System calls reported in columns of their own; the rest are summed under "other". */
+const HEAP_PAGES = ['mmap', 'munmap', 'madvise', 'mprotect'];
+const SOCKET_WRITES = ['write', 'writev'];
+const SOCKET_READS = ['read'];
+
+interface Result {
+  userUs: number;
+  sysUs: number;
+  calls: Map<string, number>;
+}
+
+function hasCommand(cmd: string, args: string[]): boolean {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** User and system CPU seconds of `pid` so far (/proc/<pid>/stat, in clock ticks). */
+function cpuTimes(pid: number): { user: number; sys: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const tick = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+  return { user: Number(fields[11]) / tick, sys: Number(fields[12]) / tick };
+}
+
+async function load(url: string, amount: number, headers: Record<string, string>): Promise<void> {
+  const result = await autocannon({ url, connections: 32, amount, headers });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+}
+
+async function start(variant: string, redisUrl: string, pin: boolean): Promise<{ child: ChildProcess; url: string }> {
+  const entry = join(root, '.bench-dist', 'bench', 'apps', 'http-app.js');
+  const [platform, app] = variant.includes(':') ? variant.split(':') : ['express', variant];
+  const child = spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, entry] : [entry], {
+    cwd: root,
+    env: { ...process.env, BENCH_APP: app, BENCH_PLATFORM: platform, NODE_ENV: 'production', REDIS_URL: redisUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const port = await listeningPort(child, variant, 20_000);
+  return { child, url: `http://127.0.0.1:${port}/r` };
+}
+
+interface RunningApp {
+  variant: string;
+  child: ChildProcess;
+  url: string;
+  headers: Record<string, string>;
+  user: number[];
+  sys: number[];
+}
+
+async function startWarm(variant: string, redisUrl: string, pin: boolean): Promise<RunningApp> {
+  const { child, url } = await start(variant, redisUrl, pin);
+  const cookie = (await fetch(url)).headers.get('set-cookie');
+  if (!cookie) throw new Error(`${variant} set no session cookie`);
+  const headers = { cookie: cookie.split(';')[0] };
+  await load(url, WARM, headers);
+  return { variant, child, url, headers, user: [], sys: [] };
+}
+
+/** One timed run of `app`: its user and system CPU time per request. */
+async function timedRun(app: RunningApp): Promise<void> {
+  const pid = app.child.pid!;
+  const before = cpuTimes(pid);
+  await load(app.url, TIMED, app.headers);
+  const after = cpuTimes(pid);
+  app.user.push(((after.user - before.user) / TIMED) * 1e6);
+  app.sys.push(((after.sys - before.sys) / TIMED) * 1e6);
+}
+
+/** System calls of `app` over {@link TRACED} requests; strace slows every call, so this is a run of its own. */
+async function tracedRun(app: RunningApp, dir: string): Promise<Map<string, number>> {
+  const out = join(dir, `${app.variant.replace(':', '-')}.strace`);
+  const strace = spawn('strace', ['-f', '-c', '-o', out, '-p', String(app.child.pid)], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 500));
+  await load(app.url, TRACED, app.headers);
+  const stopped = new Promise((r) => strace.once('exit', r));
+  strace.kill('SIGINT');
+  await stopped;
+  return parseStrace(readFileSync(out, 'utf8'));
+}
+
+async function stop(app: RunningApp): Promise<void> {
+  if (app.child.exitCode !== null) return;
+  const exited = new Promise((r) => app.child.once('exit', r));
+  app.child.kill('SIGKILL');
+  await exited;
+}
+
+/** Calls per syscall name from `strace -c` output. */
+function parseStrace(text: string): Map<string, number> {
+  const calls = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    // % time, seconds, usecs/call, calls, [errors,] syscall
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 5 || !/^\d/.test(cols[0])) continue;
+    const name = cols[cols.length - 1];
+    if (name === 'total') continue;
+    calls.set(name, Number(cols[3]));
+  }
+  return calls;
+}
+
+async function main(): Promise<void> {
+  if (!hasCommand('strace', ['-V'])) throw new Error('strace is not installed (apt-get install strace)');
+  const { RedisProcess } = (await import(pathToFileURL(join(root, 'test/utils/redis-server.js')).href)) as {
+    RedisProcess: typeof RedisProcessType;
+  };
+  const pin = cpus().length > 1 && hasCommand('taskset', ['-V']);
+  if (pin) execFileSync('taskset', ['-cp', `1-${cpus().length - 1}`, String(process.pid)], { stdio: 'ignore' });
+  const redis = await RedisProcess.start();
+  const dir = mkdtempSync(join(tmpdir(), 'nestjs-backends-strace-'));
+  const results = new Map<string, Result>();
+  const apps: RunningApp[] = [];
+  try {
+    for (const v of VARIANTS) apps.push(await startWarm(v.app, redis.url, pin));
+    // The apps take turns, one loaded at a time, so a slow spell of the host falls on all of them.
+    for (let i = 0; i < TIMED_RUNS; i++) for (const app of apps) await timedRun(app);
+    for (const app of apps) {
+      const r = { userUs: median(app.user), sysUs: median(app.sys), calls: await tracedRun(app, dir) };
+      results.set(app.variant, r);
+      console.log(`${app.variant}: user ${r.userUs.toFixed(0)} µs, system ${r.sysUs.toFixed(0)} µs per request`);
+    }
+  } finally {
+    await Promise.all(apps.map(stop));
+    await redis.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const per = (calls: Map<string, number>, names: string[]) => names.reduce((n, name) => n + (calls.get(name) ?? 0), 0) / TRACED;
+  const rows = VARIANTS.map((v) => {
+    const r = results.get(v.app)!;
+    const all = [...r.calls.values()].reduce((a, b) => a + b, 0) / TRACED;
+    const pages = per(r.calls, HEAP_PAGES);
+    const writes = per(r.calls, SOCKET_WRITES);
+    const reads = per(r.calls, SOCKET_READS);
+    const futex = per(r.calls, ['futex']);
+    const other = all - pages - writes - reads - futex;
+    const f = (n: number) => n.toFixed(3);
+    return `| ${v.what} | \`${v.app}\` | ${r.userUs.toFixed(0)} | ${r.sysUs.toFixed(0)} | ${f(writes)} | ${f(reads)} | ${f(pages)} | ${f(futex)} | ${f(other)} |`;
+  });
+  const md = [
+    '## CPU time and system calls per request, session apps (`npm run bench:syscalls`)',
+    '',
+    `Each app runs alone${pin ? ' on CPU 0, autocannon (32 connections) on the other core' : ''} (Node ${process.version}), after ${WARM.toLocaleString('en-US')} requests of warm-up. User and system CPU time per request come from \`/proc/<pid>/stat\`, the median of ${TIMED_RUNS} runs of ${TIMED.toLocaleString('en-US')} requests (10 ms clock ticks); the system calls per request from \`strace -f -c\` over ${TRACED.toLocaleString('en-US')} more requests (a run of its own: strace slows each call). Socket writes are \`write\` and \`writev\`; V8 heap pages are \`mmap\`, \`munmap\`, \`madvise\` and \`mprotect\` (V8 maps and unmaps its heap 256 KiB at a time); futex is mostly V8's collector threads.`,
+    '',
+    '| app | variant | user µs | system µs | socket writes | reads | heap page calls | futex | other |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+  ].join('\n');
+  writeFileSync(join(root, 'bench', 'syscalls.md'), md);
+  console.log(`\nwrote ${join(root, 'bench', 'syscalls.md')}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
