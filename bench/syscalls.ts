@@ -1,6 +1,6 @@
 /**
- * CPU time and system calls per request of the session apps, user and kernel apart. The timed rows
- * count both together; this splits them, and strace shows which calls the kernel time goes to.
+ * CPU time, page faults and system calls per request of the session apps, user and kernel apart. The
+ * timed rows count both together; this splits them, and strace shows which calls the kernel time goes to.
  * `npm run bench:syscalls` (needs strace, Linux); writes bench/syscalls.md, which `npm run bench`
  * includes in BENCHMARKS.md.
  */
@@ -49,6 +49,7 @@ const SOCKET_READS = ['read'];
 interface Result {
   userUs: number;
   sysUs: number;
+  faults: number;
   calls: Map<string, number>;
 }
 
@@ -61,13 +62,13 @@ function hasCommand(cmd: string, args: string[]): boolean {
   }
 }
 
-/** User and system CPU seconds of `pid` so far (/proc/<pid>/stat, in clock ticks). */
-function cpuTimes(pid: number): { user: number; sys: number } {
+/** User and system CPU seconds and minor page faults of `pid` so far (/proc/<pid>/stat). */
+function cpuTimes(pid: number): { user: number; sys: number; faults: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The fields after the command name, which is in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const tick = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-  return { user: Number(fields[11]) / tick, sys: Number(fields[12]) / tick };
+  return { user: Number(fields[11]) / tick, sys: Number(fields[12]) / tick, faults: Number(fields[7]) };
 }
 
 async function load(url: string, amount: number, headers: Record<string, string>): Promise<void> {
@@ -94,6 +95,7 @@ interface RunningApp {
   headers: Record<string, string>;
   user: number[];
   sys: number[];
+  faults: number[];
 }
 
 async function startWarm(variant: string, redisUrl: string, pin: boolean): Promise<RunningApp> {
@@ -102,7 +104,7 @@ async function startWarm(variant: string, redisUrl: string, pin: boolean): Promi
   if (!cookie) throw new Error(`${variant} set no session cookie`);
   const headers = { cookie: cookie.split(';')[0] };
   await load(url, WARM, headers);
-  return { variant, child, url, headers, user: [], sys: [] };
+  return { variant, child, url, headers, user: [], sys: [], faults: [] };
 }
 
 /** One timed run of `app`: its user and system CPU time per request. */
@@ -113,6 +115,7 @@ async function timedRun(app: RunningApp): Promise<void> {
   const after = cpuTimes(pid);
   app.user.push(((after.user - before.user) / TIMED) * 1e6);
   app.sys.push(((after.sys - before.sys) / TIMED) * 1e6);
+  app.faults.push((after.faults - before.faults) / TIMED);
 }
 
 /** System calls of `app` over {@link TRACED} requests; strace slows every call, so this is a run of its own. */
@@ -164,7 +167,7 @@ async function main(): Promise<void> {
     // The apps take turns, one loaded at a time, so a slow spell of the host falls on all of them.
     for (let i = 0; i < TIMED_RUNS; i++) for (const app of apps) await timedRun(app);
     for (const app of apps) {
-      const r = { userUs: median(app.user), sysUs: median(app.sys), calls: await tracedRun(app, dir) };
+      const r = { userUs: median(app.user), sysUs: median(app.sys), faults: median(app.faults), calls: await tracedRun(app, dir) };
       results.set(app.variant, r);
       console.log(`${app.variant}: user ${r.userUs.toFixed(0)} µs, system ${r.sysUs.toFixed(0)} µs per request`);
     }
@@ -183,15 +186,15 @@ async function main(): Promise<void> {
     const futex = per(r.calls, ['futex']);
     const other = all - pages - writes - reads - futex;
     const f = (n: number) => n.toFixed(3);
-    return `| ${v.what} | \`${v.app}\` | ${r.userUs.toFixed(0)} | ${r.sysUs.toFixed(0)} | ${f(writes)} | ${f(reads)} | ${f(pages)} | ${f(futex)} | ${f(other)} |`;
+    return `| ${v.what} | \`${v.app}\` | ${r.userUs.toFixed(0)} | ${r.sysUs.toFixed(0)} | ${r.faults.toFixed(2)} | ${f(writes)} | ${f(reads)} | ${f(pages)} | ${f(futex)} | ${f(other)} |`;
   });
   const md = [
-    '## CPU time and system calls per request, session apps (`npm run bench:syscalls`)',
+    '## CPU time, page faults and system calls per request, session apps (`npm run bench:syscalls`)',
     '',
-    `Each app runs alone${pin ? ' on CPU 0, autocannon (32 connections) on the other core' : ''} (Node ${process.version}), after ${WARM.toLocaleString('en-US')} requests of warm-up. User and system CPU time per request come from \`/proc/<pid>/stat\`, the median of ${TIMED_RUNS} runs of ${TIMED.toLocaleString('en-US')} requests (10 ms clock ticks); the system calls per request from \`strace -f -c\` over ${TRACED.toLocaleString('en-US')} more requests (a run of its own: strace slows each call). Socket writes are \`write\` and \`writev\`; V8 heap pages are \`mmap\`, \`munmap\`, \`madvise\` and \`mprotect\` (V8 maps and unmaps its heap 256 KiB at a time); futex is mostly V8's collector threads.`,
+    `The apps run at the same time${pin ? ' on CPU 0, autocannon (32 connections) on the other core' : ''} (Node ${process.version}) and are loaded one at a time, taking turns, after ${WARM.toLocaleString('en-US')} requests of warm-up each. User and system CPU time and minor page faults per request come from \`/proc/<pid>/stat\`, the median of ${TIMED_RUNS} turns of ${TIMED.toLocaleString('en-US')} requests (10 ms clock ticks); the system calls per request from \`strace -f -c\` over ${TRACED.toLocaleString('en-US')} more requests (a run of its own: strace slows each call). Socket writes are \`write\` and \`writev\`; memory mapping calls are \`mmap\`, \`munmap\`, \`madvise\` and \`mprotect\` (V8 maps its heap 256 KiB at a time and toggles the protection of its code pages); futex is mostly V8's collector threads. A minor page fault is a first touch of a page the process mapped, in the kernel's time.`,
     '',
-    '| app | variant | user µs | system µs | socket writes | reads | heap page calls | futex | other |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| app | variant | user µs | system µs | page faults | socket writes | reads | memory mapping calls | futex | other |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
   ].join('\n');
