@@ -1,4 +1,25 @@
 import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { RedisProcess } from '../test/utils/redis-server.js';
+
+/** The repository root, seen from the compiled bench (`.bench-dist/bench`). */
+export const BENCH_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** autocannon driven by a request count, as the one-app-at-a-time tools use it (bench:instructions, bench:syscalls). */
+export const loadByAmount = createRequire(import.meta.url)('autocannon') as (options: {
+  url: string;
+  connections: number;
+  amount: number;
+  headers?: Record<string, string>;
+}) => Promise<{ requests: { total: number }; non2xx: number; errors: number }>;
+
+/** The test suite's private `redis-server` (test/utils/redis-server.js, plain JS outside the bench build). */
+export async function redisProcess(): Promise<typeof RedisProcess> {
+  const url = pathToFileURL(join(BENCH_ROOT, 'test/utils/redis-server.js')).href;
+  return ((await import(url)) as { RedisProcess: typeof RedisProcess }).RedisProcess;
+}
 
 /** One timed run: how many operations were done in how many milliseconds. */
 export interface Sample {

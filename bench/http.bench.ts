@@ -308,60 +308,65 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         () => round('cache-nest'),
       ),
     );
-    const oursCookie = await sessionCookie((await app('session-ours')).url);
-    const peerCookie = await sessionCookie((await app('session-connect')).url);
-    await warm('session-ours', oursCookie);
-    await warm('session-connect', peerCookie);
+    // Every request of a session row loads and saves one session: each app gets its visitor's cookie
+    // once, and is warmed with it before its first row.
+    const cookies = new Map<string, Record<string, string>>();
+    const sessionApp = async (variant: string) => {
+      let cookie = cookies.get(variant);
+      if (!cookie) {
+        cookie = await sessionCookie((await app(variant)).url);
+        cookies.set(variant, cookie);
+        await warm(variant, cookie);
+      }
+      return cookie;
+    };
+    const sessionPair = async (spec: Omit<Parameters<typeof compareSideBySide>[0], 'unit' | 'peerLabel'>, ours: string, peer: string) => {
+      const [oursCookie, peerCookie] = [await sessionApp(ours), await sessionApp(peer)];
+      return sideBySide(
+        { ...spec, unit: 'req/s per core', peerLabel: 'connect-redis' },
+        () => round(ours, oursCookie),
+        () => round(peer, peerCookie),
+      );
+    };
+    const storeTarget = { ratio: 1.0, text: '>= connect-redis' };
     results.push(
-      await sideBySide(
+      await sessionPair(
         {
           group,
           workload: 'session round trip (load + save per request), express-session on Redis',
-          unit: 'req/s per core',
           oursLabel: 'BackendSessionStore (Redis)',
-          peerLabel: 'connect-redis',
-          target: { ratio: 1.0, text: '>= connect-redis' },
+          target: storeTarget,
         },
-        () => round('session-ours', oursCookie),
-        () => round('session-connect', peerCookie),
+        'session-ours',
+        'session-connect',
       ),
     );
     const plainGroup = 'http (minimal Express app without Nest, two apps side by side on one core, autocannon 32 connections each)';
     // Issue 4 states its figures for a minimal Express app: express-session is Express middleware,
     // so this pair runs it without Nest (a Nest route costs several times an Express one here).
-    const plainOursCookie = await sessionCookie((await app('plain:session-ours')).url);
-    const plainPeerCookie = await sessionCookie((await app('plain:session-connect')).url);
-    await warm('plain:session-ours', plainOursCookie);
-    await warm('plain:session-connect', plainPeerCookie);
     results.push(
-      await sideBySide(
+      await sessionPair(
         {
           group: plainGroup,
           workload: 'session round trip (load + save per request), express-session on Redis, minimal Express app',
-          unit: 'req/s per core',
           oursLabel: 'BackendSessionStore (Redis)',
-          peerLabel: 'connect-redis',
-          target: { ratio: 1.0, text: '>= connect-redis' },
+          target: storeTarget,
         },
-        () => round('plain:session-ours', plainOursCookie),
-        () => round('plain:session-connect', plainPeerCookie),
+        'plain:session-ours',
+        'plain:session-connect',
       ),
     );
     // No target: the least any store on ioredis does (GET + SET, no checks) against connect-redis,
     // which separates the two clients (ioredis, node-redis) from the two stores' code.
-    const bareCookie = await sessionCookie((await app('plain:session-bare-ioredis')).url);
-    await warm('plain:session-bare-ioredis', bareCookie);
     results.push(
-      await sideBySide(
+      await sessionPair(
         {
           group: plainGroup,
           workload: 'session round trip, express-session on Redis, minimal Express app: a bare store on ioredis (GET + SET, no checks)',
-          unit: 'req/s per core',
           oursLabel: 'bare ioredis store',
-          peerLabel: 'connect-redis',
         },
-        () => round('plain:session-bare-ioredis', bareCookie),
-        () => round('plain:session-connect', plainPeerCookie),
+        'plain:session-bare-ioredis',
+        'plain:session-connect',
       ),
     );
   } finally {

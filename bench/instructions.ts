@@ -6,22 +6,10 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { RedisProcess as RedisProcessType } from '../test/utils/redis-server.js';
-import { listeningPort } from './bench.util.js';
+import { join } from 'node:path';
+import { BENCH_ROOT, listeningPort, loadByAmount, redisProcess } from './bench.util.js';
 
-type Autocannon = (options: {
-  url: string;
-  connections: number;
-  amount: number;
-  headers?: Record<string, string>;
-}) => Promise<{ requests: { total: number }; non2xx: number; errors: number }>;
-
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Requests before counting, in 5 runs: the connections closing between runs settle V8's last recompilations. */
 const WARM = 6000;
 /** Requests after the full collection that ends the warm-up, in 3 runs (the collection drops compiled code). */
@@ -55,11 +43,11 @@ function run(cmd: string, args: string[]): void {
 
 /** Starts `app` under callgrind with counting off; resolves once it listens. */
 async function start(app: string, dir: string, redisUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const entry = join(root, '.bench-dist', 'bench', 'apps', 'http-app.js');
+  const entry = join(BENCH_ROOT, '.bench-dist', 'bench', 'apps', 'http-app.js');
   const child = spawn(
     'valgrind',
     ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(dir, `${app}.out`)}`, process.execPath, '--expose-gc', entry],
-    { cwd: root, env: { ...process.env, BENCH_APP: app, NODE_ENV: 'production', REDIS_URL: redisUrl }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: BENCH_ROOT, env: { ...process.env, BENCH_APP: app, NODE_ENV: 'production', REDIS_URL: redisUrl }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const port = await listeningPort(child, `${app} under valgrind`, 180_000);
   return { child, url: `http://127.0.0.1:${port}/r` };
@@ -67,7 +55,7 @@ async function start(app: string, dir: string, redisUrl: string): Promise<{ chil
 
 /** `amount` requests; answers other than 2xx fail a counted run only (a cold app under valgrind may time out its first Redis calls). */
 async function load(url: string, amount: number, headers: Record<string, string>, counted = false): Promise<void> {
-  const result = await autocannon({ url, connections: 8, amount, headers });
+  const result = await loadByAmount({ url, connections: 8, amount, headers });
   if (counted && (result.non2xx > 0 || result.errors > 0)) {
     throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   }
@@ -135,9 +123,7 @@ async function main(): Promise<void> {
   } catch {
     throw new Error('valgrind is not installed (apt-get install valgrind)');
   }
-  const { RedisProcess } = (await import(pathToFileURL(join(root, 'test/utils/redis-server.js')).href)) as {
-    RedisProcess: typeof RedisProcessType;
-  };
+  const RedisProcess = await redisProcess();
   const redis = await RedisProcess.start();
   const dir = mkdtempSync(join(tmpdir(), 'nestjs-backends-callgrind-'));
   const counts = new Map<string, Count>();
@@ -178,8 +164,8 @@ async function main(): Promise<void> {
     ...rows,
     '',
   ].join('\n');
-  writeFileSync(join(root, 'bench', 'instructions.md'), md);
-  console.log(`\nwrote ${join(root, 'bench', 'instructions.md')}`);
+  writeFileSync(join(BENCH_ROOT, 'bench', 'instructions.md'), md);
+  console.log(`\nwrote ${join(BENCH_ROOT, 'bench', 'instructions.md')}`);
 }
 
 main().catch((err) => {

@@ -6,22 +6,10 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { RedisProcess as RedisProcessType } from '../test/utils/redis-server.js';
-import { listeningPort, median } from './bench.util.js';
+import { join } from 'node:path';
+import { BENCH_ROOT, listeningPort, loadByAmount, median, redisProcess } from './bench.util.js';
 
-type Autocannon = (options: {
-  url: string;
-  connections: number;
-  amount: number;
-  headers?: Record<string, string>;
-}) => Promise<{ requests: { total: number }; non2xx: number; errors: number }>;
-
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WARM = 20_000;
 const TIMED = 10_000;
 const TIMED_RUNS = 5;
@@ -72,15 +60,15 @@ function cpuTimes(pid: number): { user: number; sys: number; faults: number } {
 }
 
 async function load(url: string, amount: number, headers: Record<string, string>): Promise<void> {
-  const result = await autocannon({ url, connections: 32, amount, headers });
+  const result = await loadByAmount({ url, connections: 32, amount, headers });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
 }
 
 async function start(variant: string, redisUrl: string, pin: boolean): Promise<{ child: ChildProcess; url: string }> {
-  const entry = join(root, '.bench-dist', 'bench', 'apps', 'http-app.js');
+  const entry = join(BENCH_ROOT, '.bench-dist', 'bench', 'apps', 'http-app.js');
   const [platform, app] = variant.includes(':') ? variant.split(':') : ['express', variant];
   const child = spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, entry] : [entry], {
-    cwd: root,
+    cwd: BENCH_ROOT,
     env: { ...process.env, BENCH_APP: app, BENCH_PLATFORM: platform, NODE_ENV: 'production', REDIS_URL: redisUrl },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -153,9 +141,7 @@ function parseStrace(text: string): Map<string, number> {
 
 async function main(): Promise<void> {
   if (!hasCommand('strace', ['-V'])) throw new Error('strace is not installed (apt-get install strace)');
-  const { RedisProcess } = (await import(pathToFileURL(join(root, 'test/utils/redis-server.js')).href)) as {
-    RedisProcess: typeof RedisProcessType;
-  };
+  const RedisProcess = await redisProcess();
   const pin = cpus().length > 1 && hasCommand('taskset', ['-V']);
   if (pin) execFileSync('taskset', ['-cp', `1-${cpus().length - 1}`, String(process.pid)], { stdio: 'ignore' });
   const redis = await RedisProcess.start();
@@ -198,8 +184,8 @@ async function main(): Promise<void> {
     ...rows,
     '',
   ].join('\n');
-  writeFileSync(join(root, 'bench', 'syscalls.md'), md);
-  console.log(`\nwrote ${join(root, 'bench', 'syscalls.md')}`);
+  writeFileSync(join(BENCH_ROOT, 'bench', 'syscalls.md'), md);
+  console.log(`\nwrote ${join(BENCH_ROOT, 'bench', 'syscalls.md')}`);
 }
 
 main().catch((err) => {
