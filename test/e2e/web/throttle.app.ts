@@ -24,6 +24,13 @@ export class ThrottledController {
     return { ok: true };
   }
 
+  /** For bursts across processes: a day-long window, so a burst all but never straddles a window boundary. */
+  @Get('limited-daily')
+  @Throttle('3/day')
+  limitedDaily() {
+    return { ok: true };
+  }
+
   @Get('default')
   byDefault() {
     return { ok: true };
