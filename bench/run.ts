@@ -1,15 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { RedisProcess as RedisProcessType } from '../test/utils/redis-server.js';
-import { type BenchContext, type Comparison, httpRounds, selectWorkloads } from './bench.util.js';
+import { join } from 'node:path';
+import { BENCH_ROOT, type BenchContext, type Comparison, httpRounds, redisProcess, selectWorkloads } from './bench.util.js';
 import { markdownTables, meets, replaceBetweenMarkers, summaryTable, svgChart } from './report.js';
 import { runFootprintBench } from './footprint.bench.js';
 import { runStorageBench } from './storage.bench.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = BENCH_ROOT;
 const quick = process.argv.includes('--quick');
 /** `--only storage,http` runs some suites and `--match text` some workloads, for profiling; neither writes a report. */
 const only = argValue('--only')?.split(',');
@@ -86,9 +84,7 @@ function soakSection(): string {
 }
 
 async function main(): Promise<void> {
-  const { RedisProcess } = (await import(pathToFileURL(join(root, 'test/utils/redis-server.js')).href)) as {
-    RedisProcess: typeof RedisProcessType;
-  };
+  const RedisProcess = await redisProcess();
   const redis = await RedisProcess.start();
   const pinned = pinRedis(redis.pid);
   const redisVersion = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)?.[1] ?? '?';

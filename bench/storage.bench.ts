@@ -30,7 +30,7 @@ class BareAsyncMap {
 const SMALL_OBJECT = { id: 42, name: 'Ada Lovelace', roles: ['admin', 'editor'], active: true };
 const KIB_OBJECT = { items: Array.from({ length: 16 }, (_, i) => ({ id: i, label: `item-${i}`, tags: ['a', 'b'] })) };
 
-/** The calls express-session makes of a store, as promises: `get(sid, cb)` and `set(sid, session, cb)`. */
+/** The calls express-session makes of a store, with callbacks: `get(sid, cb)` and `set(sid, session, cb)`. */
 interface CallbackStore {
   get(sid: string, cb: (err: unknown, value?: unknown) => void): unknown;
   set(sid: string, session: object, cb: (err?: unknown) => void): unknown;
