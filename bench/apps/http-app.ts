@@ -239,16 +239,26 @@ class BareIoredisStore extends session.Store {
 /** The session route of {@link SessionController} in a minimal Express app, without Nest. */
 async function plainSessionApp(): Promise<Server> {
   let store: session.Store;
-  if (variant === 'session-ours') {
+  if (variant === 'session-ours' || variant === 'session-ours-timers') {
     store = new BackendSessionStore(await RedisBackend.connect(redisUrl)) as unknown as session.Store;
   } else if (variant === 'session-connect') {
     store = await connectRedisStore();
   } else if (variant === 'session-bare-ioredis') {
     store = new BareIoredisStore();
   } else {
-    throw new Error(`BENCH_PLATFORM=plain serves session-ours, session-connect and session-bare-ioredis, not ${variant}`);
+    throw new Error(`BENCH_PLATFORM=plain serves session-ours(-timers), session-connect and session-bare-ioredis, not ${variant}`);
   }
   const app = express();
+  if (variant === 'session-ours-timers') {
+    // Experiment (bench:syscalls): the two `AbortSignal.timeout(5000)` that node-redis creates per
+    // command, so connect-redis's app holds them. They live past the next full collection, spread over
+    // the heap's pages, and keep V8 from returning those pages to the kernel.
+    app.use((_req, _res, next) => {
+      AbortSignal.timeout(5000);
+      AbortSignal.timeout(5000);
+      next();
+    });
+  }
   app.use(session({ store, secret: SESSION_SECRET, resave: false, saveUninitialized: true }));
   app.get('/r', (req, res) => {
     const s = req.session as session.Session & { n?: number };
