@@ -59,13 +59,23 @@ describe.each([
   });
 
   it('checks burst and sustained limits together on /limits/burst', async () => {
-    // The burst window is one second: a burst that straddled its end would be counted in two windows.
-    // The clock (Date only) stands still meanwhile; timers and I/O run as usual.
-    jest.useFakeTimers({ now: Date.now(), doNotFake: [...REAL_TIMERS] });
+    // The burst window is one second, so the clock (Date only) stands still during each burst; timers
+    // and I/O run as usual. On Redis a counter still expires in real time when its window ends: a burst
+    // begun a few ms before that end is counted in two windows. Three bursts, each in fresh windows
+    // whose end is a third of a second later than the one before, leave at most one that close to it.
+    const start = Date.now();
+    jest.useFakeTimers({ now: start, doNotFake: [...REAL_TIMERS] });
     try {
-      const codes = await Promise.all(Array.from({ length: 5 }, () => http.get('/limits/burst').then((r) => r.status)));
-      expect(codes.filter((c) => c === 200)).toHaveLength(3);
-      expect(codes.filter((c) => c === 429)).toHaveLength(2);
+      let exact = 0;
+      for (let i = 0; i < 3; i++) {
+        jest.setSystemTime(start + i * (3_600_000 + 333));
+        const codes = await Promise.all(Array.from({ length: 5 }, () => http.get('/limits/burst').then((r) => r.status)));
+        const allowed = codes.filter((c) => c === 200).length;
+        expect(allowed + codes.filter((c) => c === 429).length).toBe(5);
+        expect(allowed).toBeGreaterThanOrEqual(3);
+        if (allowed === 3) exact++;
+      }
+      expect(exact).toBeGreaterThanOrEqual(2);
     } finally {
       jest.useRealTimers();
     }
