@@ -96,7 +96,6 @@ export class ThrottlerGuard implements CanActivate {
   }
 
   /**
-   * The request and response of the context.  /**
    * The request and response of the context. HTTP by default; override it for other transports,
    * e.g. GraphQL: `const ctx = GqlExecutionContext.create(context).getContext(); return { req: ctx.req, res: ctx.res }`,
    * or WebSocket: `return { req: context.switchToWs().getClient() }` (with a `getTracker` reading the socket's address).
