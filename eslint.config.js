@@ -1,7 +1,17 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-sample/**', 'node_modules/**', 'coverage/**', '.tmp/**', '.bench-dist/**', '.scratch/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'dist-sample/**',
+      'node_modules/**',
+      'coverage/**',
+      '.tmp/**',
+      '.bench-dist/**',
+      '.scratch/**',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

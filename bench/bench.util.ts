@@ -90,7 +90,13 @@ function skipped(spec: Spec): Comparison | undefined {
   if (workloadFilter === undefined || `${spec.group} ${spec.workload}`.includes(workloadFilter)) return undefined;
   const { oursLabel, peerLabel, ...rest } = spec;
   const none = { rounds: [], median: NaN };
-  return { ...rest, ours: { label: oursLabel, ...none }, peer: { label: peerLabel, ...none }, ratio: NaN, skipped: true };
+  return {
+    ...rest,
+    ours: { label: oursLabel, ...none },
+    peer: { label: peerLabel, ...none },
+    ratio: NaN,
+    skipped: true,
+  };
 }
 
 /**
@@ -174,7 +180,11 @@ export async function compare(
  * `[ours, peer]`): the HTTP comparisons load two apps that share one CPU core, so whatever slows
  * the machine during a round (CPU steal on a shared host) slows both alike.
  */
-export async function compareSideBySide(spec: Spec, rounds: number, both: () => Promise<[number, number]>): Promise<Comparison> {
+export async function compareSideBySide(
+  spec: Spec,
+  rounds: number,
+  both: () => Promise<[number, number]>,
+): Promise<Comparison> {
   const skip = skipped(spec);
   if (skip) return skip;
   await both(); // warm-up, not counted

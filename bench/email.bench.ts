@@ -84,7 +84,13 @@ export async function runEmailBench(ctx: BenchContext): Promise<Comparison[]> {
   // SMTP: ours vs raw nodemailer pool, same pool size, same in-flight count, same sink.
   {
     const sink = await startSmtpSink();
-    const ours = new SmtpBackend({ host: '127.0.0.1', port: sink.port, encryption: 'none', poolSize: POOL_SIZE, retry });
+    const ours = new SmtpBackend({
+      host: '127.0.0.1',
+      port: sink.port,
+      encryption: 'none',
+      poolSize: POOL_SIZE,
+      retry,
+    });
     const raw = nodemailer.createTransport({
       pool: true,
       host: '127.0.0.1',
@@ -134,7 +140,13 @@ export async function runEmailBench(ctx: BenchContext): Promise<Comparison[]> {
     };
     out.push(
       await compare(
-        { group: 'email', workload: `console: ${apiCount} emails composed to a stream`, unit: 'emails/s', oursLabel: 'ConsoleEmailBackend', peerLabel: 'raw MailComposer' },
+        {
+          group: 'email',
+          workload: `console: ${apiCount} emails composed to a stream`,
+          unit: 'emails/s',
+          oursLabel: 'ConsoleEmailBackend',
+          peerLabel: 'raw MailComposer',
+        },
         ctx.rounds,
         () => bulkRate(ours, emails),
         () => concurrentOps(apiCount, IN_FLIGHT, rawSend),
@@ -151,12 +163,21 @@ export async function runEmailBench(ctx: BenchContext): Promise<Comparison[]> {
     const MailService = (sgMail as unknown as { MailService: new () => typeof sgMail }).MailService;
     const raw = new MailService();
     raw.setApiKey(apiKey);
-    (raw as unknown as { client: { setDefaultRequest(k: string, v: unknown): void } }).client.setDefaultRequest('baseUrl', peer.url);
+    (raw as unknown as { client: { setDefaultRequest(k: string, v: unknown): void } }).client.setDefaultRequest(
+      'baseUrl',
+      peer.url,
+    );
     const emails = Array.from({ length: apiCount }, (_, i) => email(i));
     try {
       out.push(
         await compare(
-          { group: 'email', workload: `SendGrid: ${apiCount} emails to a local v3 API peer`, unit: 'emails/s', oursLabel: 'SendGridBackend', peerLabel: 'raw @sendgrid/mail' },
+          {
+            group: 'email',
+            workload: `SendGrid: ${apiCount} emails to a local v3 API peer`,
+            unit: 'emails/s',
+            oursLabel: 'SendGridBackend',
+            peerLabel: 'raw @sendgrid/mail',
+          },
           ctx.rounds,
           async () => {
             peer.reset();
@@ -192,14 +213,25 @@ export async function runEmailBench(ctx: BenchContext): Promise<Comparison[]> {
         new SendEmailCommand({
           FromEmailAddress: m.from,
           Destination: { ToAddresses: [m.to] },
-          Content: { Simple: { Subject: { Data: m.subject, Charset: 'UTF-8' }, Body: { Text: { Data: m.text, Charset: 'UTF-8' } } } },
+          Content: {
+            Simple: {
+              Subject: { Data: m.subject, Charset: 'UTF-8' },
+              Body: { Text: { Data: m.text, Charset: 'UTF-8' } },
+            },
+          },
         }),
       );
     };
     try {
       out.push(
         await compare(
-          { group: 'email', workload: `SES: ${apiCount} emails to aws-ses-v2-local`, unit: 'emails/s', oursLabel: 'SesBackend', peerLabel: 'raw SESv2Client' },
+          {
+            group: 'email',
+            workload: `SES: ${apiCount} emails to aws-ses-v2-local`,
+            unit: 'emails/s',
+            oursLabel: 'SesBackend',
+            peerLabel: 'raw SESv2Client',
+          },
           ctx.rounds,
           async () => {
             await peer.clear();
@@ -229,7 +261,13 @@ export async function runEmailBench(ctx: BenchContext): Promise<Comparison[]> {
     try {
       out.push(
         await compare(
-          { group: 'email', workload: `Mailgun: ${apiCount} emails to a local Messages API peer`, unit: 'emails/s', oursLabel: 'MailgunBackend', peerLabel: 'raw mailgun.js' },
+          {
+            group: 'email',
+            workload: `Mailgun: ${apiCount} emails to a local Messages API peer`,
+            unit: 'emails/s',
+            oursLabel: 'MailgunBackend',
+            peerLabel: 'raw mailgun.js',
+          },
           ctx.rounds,
           async () => {
             peer.reset();

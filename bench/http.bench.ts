@@ -105,7 +105,12 @@ function cpuSeconds(pid: number | undefined): number | undefined {
  * share one core, and an app that waits on Redis leaves its share to the other, so wall req/s
  * would charge it for the other app's gain. Any non-2xx answer or error voids the run.
  */
-async function rps(app: BenchApp, seconds: number, headers?: Record<string, string>, clients?: number): Promise<number> {
+async function rps(
+  app: BenchApp,
+  seconds: number,
+  headers?: Record<string, string>,
+  clients?: number,
+): Promise<number> {
   const url = app.url;
   const cpuBefore = cpuSeconds(app.child.pid);
   let next = 0;
@@ -113,7 +118,14 @@ async function rps(app: BenchApp, seconds: number, headers?: Record<string, stri
   const requests =
     clients === undefined
       ? undefined
-      : [{ setupRequest: (req: { headers?: Record<string, string> }) => ({ ...req, headers: { ...req.headers, 'x-client': String(next++ % clients) } }) }];
+      : [
+          {
+            setupRequest: (req: { headers?: Record<string, string> }) => ({
+              ...req,
+              headers: { ...req.headers, 'x-client': String(next++ % clients) },
+            }),
+          },
+        ];
   const result = await autocannon({ url, connections: 32, duration: seconds, pipelining: 1, headers, requests });
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${url}: ${result.non2xx} non-2xx answers and ${result.errors} errors during the run`);
@@ -134,10 +146,14 @@ async function sessionCookie(url: string): Promise<Record<string, string>> {
 /** Runs the HTTP comparisons; compiles the bench apps first. */
 export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
   const root = resolve(repoRoot());
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.bench.json'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.bench.json'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
   const seconds = ctx.quick ? 1 : 2;
   if (cpus().length > 1 && hasTaskset()) {
     const others = `1-${cpus().length - 1}`;
@@ -163,7 +179,11 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
   // first alternates from round to round: in A/A runs the app started second came out about 1%
   // ahead, and alternating cancels that.
   let turn = 0;
-  const sideBySide = (spec: Parameters<typeof compareSideBySide>[0], ours: () => Promise<number>, peer: () => Promise<number>) =>
+  const sideBySide = (
+    spec: Parameters<typeof compareSideBySide>[0],
+    ours: () => Promise<number>,
+    peer: () => Promise<number>,
+  ) =>
     compareSideBySide(spec, httpRounds(ctx), async () => {
       if (turn++ % 2 === 0) return Promise.all([ours(), peer()]);
       const [b, a] = await Promise.all([peer(), ours()]);
@@ -172,7 +192,8 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
   const group = 'http (Nest Express, two apps side by side on one core, autocannon 32 connections each)';
   const results: Comparison[] = [];
   try {
-    for (const v of ['none', 'throttle-memory', 'nest-throttler', 'throttle-redis', 'cache-ours', 'cache-nest']) await warm(v);
+    for (const v of ['none', 'throttle-memory', 'nest-throttler', 'throttle-redis', 'cache-ours', 'cache-nest'])
+      await warm(v);
 
     results.push(
       await sideBySide(
@@ -195,7 +216,8 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
       await sideBySide(
         {
           group,
-          workload: 'GET, a guard that only sets the three X-RateLimit-* headers (counts nothing) vs the same route with no guard',
+          workload:
+            'GET, a guard that only sets the three X-RateLimit-* headers (counts nothing) vs the same route with no guard',
           unit: 'req/s per core',
           oursLabel: 'headers-only guard',
           peerLabel: 'no guard',
@@ -237,7 +259,8 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
       await sideBySide(
         {
           group,
-          workload: 'GET, ThrottlerGuard on Redis vs @nestjs/throttler guard on Redis (@nest-lab/throttler-storage-redis)',
+          workload:
+            'GET, ThrottlerGuard on Redis vs @nestjs/throttler guard on Redis (@nest-lab/throttler-storage-redis)',
           unit: 'req/s per core',
           oursLabel: 'ThrottlerGuard (Redis)',
           peerLabel: '@nestjs/throttler + Redis storage',
@@ -320,7 +343,11 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
       }
       return cookie;
     };
-    const sessionPair = async (spec: Omit<Parameters<typeof compareSideBySide>[0], 'unit' | 'peerLabel'>, ours: string, peer: string) => {
+    const sessionPair = async (
+      spec: Omit<Parameters<typeof compareSideBySide>[0], 'unit' | 'peerLabel'>,
+      ours: string,
+      peer: string,
+    ) => {
       const [oursCookie, peerCookie] = [await sessionApp(ours), await sessionApp(peer)];
       return sideBySide(
         { ...spec, unit: 'req/s per core', peerLabel: 'connect-redis' },
@@ -341,7 +368,8 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         'session-connect',
       ),
     );
-    const plainGroup = 'http (minimal Express app without Nest, two apps side by side on one core, autocannon 32 connections each)';
+    const plainGroup =
+      'http (minimal Express app without Nest, two apps side by side on one core, autocannon 32 connections each)';
     // Issue 4 states its figures for a minimal Express app: express-session is Express middleware,
     // so this pair runs it without Nest (a Nest route costs several times an Express one here).
     results.push(
@@ -362,7 +390,8 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
       await sessionPair(
         {
           group: plainGroup,
-          workload: 'session round trip, express-session on Redis, minimal Express app: a bare store on ioredis (GET + SET, no checks)',
+          workload:
+            'session round trip, express-session on Redis, minimal Express app: a bare store on ioredis (GET + SET, no checks)',
           oursLabel: 'bare ioredis store',
         },
         'plain:session-bare-ioredis',

@@ -32,9 +32,13 @@ interface Variant {
 // guard, and the route with no guard at all varied most between runs of this tool (-0.8 % and +4.8 %
 // against the pass guard outside GC).
 const VARIANTS: Variant[] = [
-  { app: 'pass-guard', what: 'a guard that returns `true` (Nest\'s guard machinery)', base: 'pass-guard' },
+  { app: 'pass-guard', what: "a guard that returns `true` (Nest's guard machinery)", base: 'pass-guard' },
   { app: 'header-guard', what: 'a guard that only sets the three `X-RateLimit-*` headers', base: 'pass-guard' },
-  { app: 'throttle-no-headers', what: 'ThrottlerGuard on memory without its headers (counting alone)', base: 'pass-guard' },
+  {
+    app: 'throttle-no-headers',
+    what: 'ThrottlerGuard on memory without its headers (counting alone)',
+    base: 'pass-guard',
+  },
   { app: 'throttle-memory', what: 'ThrottlerGuard on memory', base: 'pass-guard' },
   { app: 'nest-throttler', what: '@nestjs/throttler guard (memory)', base: 'pass-guard' },
   { app: 'none', what: 'no guard', base: 'pass-guard' },
@@ -51,8 +55,19 @@ async function start(app: string, dir: string, redisUrl: string): Promise<{ chil
   const entry = join(BENCH_ROOT, '.bench-dist', 'bench', 'apps', 'http-app.js');
   const child = spawn(
     'valgrind',
-    ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(dir, `${app}.out`)}`, process.execPath, '--expose-gc', entry],
-    { cwd: BENCH_ROOT, env: { ...process.env, BENCH_APP: app, NODE_ENV: 'production', REDIS_URL: redisUrl }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      `--callgrind-out-file=${join(dir, `${app}.out`)}`,
+      process.execPath,
+      '--expose-gc',
+      entry,
+    ],
+    {
+      cwd: BENCH_ROOT,
+      env: { ...process.env, BENCH_APP: app, NODE_ENV: 'production', REDIS_URL: redisUrl },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   const port = await listeningPort(child, `${app} under valgrind`, 180_000);
   return { child, url: `http://127.0.0.1:${port}/r` };
@@ -67,7 +82,8 @@ async function load(url: string, amount: number, headers: Record<string, string>
 }
 
 /** V8's garbage collector and heap allocator (self cost): their share moves with when collections fall. */
-const GC_FUNCTION = /Scaveng|Marking|MarkCompact|Sweep|Evacuat|Heap::|heap::base|RememberedSet|SlotSet|GCTracer|MinorMC|FreeList|PagedSpace|SemiSpace|NewSpace|MemoryAllocator|BodyDescriptor/;
+const GC_FUNCTION =
+  /Scaveng|Marking|MarkCompact|Sweep|Evacuat|Heap::|heap::base|RememberedSet|SlotSet|GCTracer|MinorMC|FreeList|PagedSpace|SemiSpace|NewSpace|MemoryAllocator|BodyDescriptor/;
 
 interface Count {
   /** Instructions per request, every function. */
@@ -114,7 +130,10 @@ async function measure(app: string, dir: string, redisUrl: string): Promise<Coun
   let total = 0;
   let gc = 0;
   for (const file of files) {
-    const annotated = execFileSync('callgrind_annotate', ['--threshold=100', file], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    const annotated = execFileSync('callgrind_annotate', ['--threshold=100', file], {
+      encoding: 'utf8',
+      maxBuffer: 256 << 20,
+    });
     for (const line of annotated.split('\n')) {
       const m = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(line);
       if (!m) continue;
@@ -161,7 +180,8 @@ async function main(): Promise<void> {
     const n = counts.get(v.app)!;
     const base = counts.get(v.base)!;
     const own = n.all - n.gc;
-    const vs = v.base === v.app ? 'base' : `${pct(own, base.all - base.gc)} of \`${v.base}\` (all: ${pct(n.all, base.all)})`;
+    const vs =
+      v.base === v.app ? 'base' : `${pct(own, base.all - base.gc)} of \`${v.base}\` (all: ${pct(n.all, base.all)})`;
     return `| ${v.what} | \`${v.app}\` | ${fmt(n.all)} | ${fmt(n.gc)} | ${fmt(own)} | ${vs} |`;
   });
   const md = [

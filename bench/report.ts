@@ -72,7 +72,10 @@ export function svgChart(results: Comparison[]): string {
 export function summaryTable(results: Comparison[]): string {
   const rows = results
     .filter((r) => r.target)
-    .map((r) => `| ${r.workload} | ${r.peer.label} | ${fmtRatio(r.ratio)}x | ${r.target!.text} | ${meets(r) ? 'pass' : '**short**'} |`);
+    .map(
+      (r) =>
+        `| ${r.workload} | ${r.peer.label} | ${fmtRatio(r.ratio)}x | ${r.target!.text} | ${meets(r) ? 'pass' : '**short**'} |`,
+    );
   return ['| workload | against | ours vs peer | target | verdict |', '|---|---|---:|---|---|', ...rows].join('\n');
 }
 

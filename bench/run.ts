@@ -2,7 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_ROOT, type BenchContext, type Comparison, httpRounds, redisProcess, selectWorkloads } from './bench.util.js';
+import {
+  BENCH_ROOT,
+  type BenchContext,
+  type Comparison,
+  httpRounds,
+  redisProcess,
+  selectWorkloads,
+} from './bench.util.js';
 import { markdownTables, meets, replaceBetweenMarkers, summaryTable, svgChart } from './report.js';
 import { runFootprintBench } from './footprint.bench.js';
 import { runStorageBench } from './storage.bench.js';
@@ -20,9 +27,24 @@ function argValue(flag: string): string | undefined {
 }
 
 const PEERS = [
-  'nestjs-backends', '@nestjs/core', 'ioredis', 'lru-cache', 'keyv', '@keyv/redis', 'cache-manager', 'rate-limiter-flexible',
-  '@nestjs/throttler', '@nest-lab/throttler-storage-redis', '@nestjs/cache-manager', 'express', 'express-session', 'connect-redis', 'redis',
-  'nodemailer', 'smtp-server', 'autocannon',
+  'nestjs-backends',
+  '@nestjs/core',
+  'ioredis',
+  'lru-cache',
+  'keyv',
+  '@keyv/redis',
+  'cache-manager',
+  'rate-limiter-flexible',
+  '@nestjs/throttler',
+  '@nest-lab/throttler-storage-redis',
+  '@nestjs/cache-manager',
+  'express',
+  'express-session',
+  'connect-redis',
+  'redis',
+  'nodemailer',
+  'smtp-server',
+  'autocannon',
 ];
 
 function version(pkg: string): string {
@@ -54,7 +76,10 @@ function pinRedis(pid: number | undefined): boolean {
 
 type Module = Record<string, (ctx: BenchContext) => Promise<Comparison[]>>;
 
-async function optionalSuite(file: string, fn: string): Promise<((ctx: BenchContext) => Promise<Comparison[]>) | undefined> {
+async function optionalSuite(
+  file: string,
+  fn: string,
+): Promise<((ctx: BenchContext) => Promise<Comparison[]>) | undefined> {
   try {
     const mod = (await import(file)) as Module;
     return mod[fn];
@@ -111,8 +136,13 @@ async function main(): Promise<void> {
         if (c.skipped) continue;
         results.push(c);
         const verdict = meets(c) === undefined ? '' : meets(c) ? ' pass' : ' SHORT';
-        if (partial) console.log(`  rounds: ours ${c.ours.rounds.map(Math.round).join(' ')} | peer ${c.peer.rounds.map(Math.round).join(' ')}`);
-        console.log(`${c.workload}: ${c.ours.label} ${Math.round(c.ours.median)} vs ${c.peer.label} ${Math.round(c.peer.median)} ${c.unit} -> ${c.ratio.toFixed(2)}x${c.target ? ` (target ${c.target.text})` : ''}${verdict}`);
+        if (partial)
+          console.log(
+            `  rounds: ours ${c.ours.rounds.map(Math.round).join(' ')} | peer ${c.peer.rounds.map(Math.round).join(' ')}`,
+          );
+        console.log(
+          `${c.workload}: ${c.ours.label} ${Math.round(c.ours.median)} vs ${c.peer.label} ${Math.round(c.peer.median)} ${c.unit} -> ${c.ratio.toFixed(2)}x${c.target ? ` (target ${c.target.text})` : ''}${verdict}`,
+        );
       }
     }
   } finally {

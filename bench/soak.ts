@@ -7,7 +7,18 @@
  * `npm run soak` (SOAK_SECONDS=60 per backend and SOAK_WARMUP_SECONDS=65 by default; lower both
  * for a quick look, knowing that a short warm-up makes the heap comparison meaningless).
  */
-import { Body, Controller, Get, HttpCode, type INestApplication, Module, Post, Req, UseGuards, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  type INestApplication,
+  Module,
+  Post,
+  Req,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import session from 'express-session';
@@ -75,7 +86,9 @@ class SoakController {
   @Post('logout')
   @HttpCode(200)
   async logout(@Req() req: any) {
-    await new Promise<void>((resolve, reject) => req.session.destroy((err: unknown) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      req.session.destroy((err: unknown) => (err ? reject(err) : resolve())),
+    );
     return { ok: true };
   }
 }
@@ -123,7 +136,8 @@ class Recorder {
   record(op: string, at: number, ms: number, error: unknown): void {
     const stats = this.stats.get(op)!;
     const end = at + ms;
-    const inOutage = this.outageFrom !== undefined && end >= this.outageFrom && (this.outageTo === undefined || at <= this.outageTo);
+    const inOutage =
+      this.outageFrom !== undefined && end >= this.outageFrom && (this.outageTo === undefined || at <= this.outageTo);
     if (inOutage) {
       stats.inOutage++;
       if (error !== undefined) stats.failedInOutage++;
@@ -133,7 +147,8 @@ class Recorder {
     if (error === undefined) stats.add(ms);
     else {
       stats.errors++;
-      if (this.errorsOutside.length < 10) this.errorsOutside.push(`${op}: ${(error as Error)?.message ?? String(error)}`);
+      if (this.errorsOutside.length < 10)
+        this.errorsOutside.push(`${op}: ${(error as Error)?.message ?? String(error)}`);
     }
   }
 }
@@ -210,11 +225,18 @@ async function runLoad(backend: Backend, url: string, until: number, rec: Record
           await timed(rec, 'GET throttled', async () => expect((await http(`${url}/throttled`, 'GET')).status, 200));
           break;
         case 1:
-          await timed(rec, 'GET cached', async () => expect((await http(`${url}/cached?p=${i % 20}`, 'GET')).status, 200));
+          await timed(rec, 'GET cached', async () =>
+            expect((await http(`${url}/cached?p=${i % 20}`, 'GET')).status, 200),
+          );
           break;
         default:
           await timed(rec, 'session round trip', async () => {
-            const login = await http(`${url}/login`, 'POST', { 'content-type': 'application/json' }, JSON.stringify({ user: `u${w}` }));
+            const login = await http(
+              `${url}/login`,
+              'POST',
+              { 'content-type': 'application/json' },
+              JSON.stringify({ user: `u${w}` }),
+            );
             expect(login.status, 200);
             const cookie = String((login.headers['set-cookie'] as string[])[0]).split(';')[0];
             expect((await http(`${url}/me`, 'GET', { cookie })).status, 200);
@@ -245,7 +267,11 @@ interface Result {
   heapEnd: number;
 }
 
-async function soak(label: string, backend: Backend, restart?: { stop(): Promise<void>; start(): Promise<void> }): Promise<Result> {
+async function soak(
+  label: string,
+  backend: Backend,
+  restart?: { stop(): Promise<void>; start(): Promise<void> },
+): Promise<Result> {
   const { app, url } = await startApp(backend);
   try {
     await runLoad(backend, url, Date.now() + WARMUP_MS, new Recorder(OPS));
@@ -280,7 +306,13 @@ async function soak(label: string, backend: Backend, restart?: { stop(): Promise
     const all = [...rec.stats.values()];
     if (outage) outage.failed = all.reduce((n, s) => n + s.failedInOutage, 0);
     for (const e of rec.errorsOutside) console.error(`soak ${label}: error outside the outage: ${e}`);
-    const rows = [...rec.stats].map(([op, s]) => ({ op, count: s.count, errors: s.errors, p50: s.percentile(50), p99: s.percentile(99) }));
+    const rows = [...rec.stats].map(([op, s]) => ({
+      op,
+      count: s.count,
+      errors: s.errors,
+      p50: s.percentile(50),
+      p99: s.percentile(99),
+    }));
     return {
       label,
       rows,
@@ -304,12 +336,20 @@ function markdown(results: Result[]): string {
   ];
   for (const r of results) {
     for (const row of r.rows) {
-      lines.push(`| ${r.label} | ${row.op} | ${row.count} | ${row.errors} | ${row.p50.toFixed(3)} | ${row.p99.toFixed(3)} |`);
+      lines.push(
+        `| ${r.label} | ${row.op} | ${row.count} | ${row.errors} | ${row.p50.toFixed(3)} | ${row.p99.toFixed(3)} |`,
+      );
     }
   }
-  lines.push('', '| backend | error rate outside outage | outage (Redis killed, restarted 2 s later) | heap after warm-up | heap after run | change |', '|---|---:|---|---:|---:|---:|');
+  lines.push(
+    '',
+    '| backend | error rate outside outage | outage (Redis killed, restarted 2 s later) | heap after warm-up | heap after run | change |',
+    '|---|---:|---|---:|---:|---:|',
+  );
   for (const r of results) {
-    const outage = r.outage ? `${((r.outage.to - r.outage.from) / 1000).toFixed(1)} s, ${r.outage.failed} calls failed fast` : 'none';
+    const outage = r.outage
+      ? `${((r.outage.to - r.outage.from) / 1000).toFixed(1)} s, ${r.outage.failed} calls failed fast`
+      : 'none';
     const change = ((r.heapEnd - r.heapWarm) / r.heapWarm) * 100;
     lines.push(
       `| ${r.label} | ${((r.outsideErrors / Math.max(1, r.outsideCount)) * 100).toFixed(3)} % (${r.outsideErrors}/${r.outsideCount}) | ${outage} | ${r.heapWarm.toFixed(1)} MB | ${r.heapEnd.toFixed(1)} MB | ${change >= 0 ? '+' : ''}${change.toFixed(1)} % |`,
@@ -341,7 +381,9 @@ async function main(): Promise<void> {
   writeFileSync(join(root, 'SOAK.md'), `# Soak results\n\n${table}`);
   const failed = results.filter((r) => r.outsideErrors > 0 || Math.abs(r.heapEnd - r.heapWarm) / r.heapWarm > 0.2);
   if (failed.length) {
-    console.error(`soak: FAILED for ${failed.map((r) => r.label).join(', ')} (errors outside the outage, or heap drift > 20 %)`);
+    console.error(
+      `soak: FAILED for ${failed.map((r) => r.label).join(', ')} (errors outside the outage, or heap drift > 20 %)`,
+    );
     process.exitCode = 1;
   }
 }

@@ -41,7 +41,10 @@ function sessionRoundTrip(store: CallbackStore, sid: string): Promise<void> {
   return new Promise((resolve, reject) => {
     store.get(sid, (err, value) => {
       if (err) return reject(err);
-      const session = (value ?? { cookie: { originalMaxAge: null, expires: null, httpOnly: true, path: '/' }, n: 0 }) as { n: number };
+      const session = (value ?? {
+        cookie: { originalMaxAge: null, expires: null, httpOnly: true, path: '/' },
+        n: 0,
+      }) as { n: number };
       session.n++;
       store.set(sid, session, (e) => (e ? reject(e) : resolve()));
     });
@@ -83,41 +86,104 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
     target,
   });
 
-  out.push(await cmp(mem('get primitive, sequential', 'bare async Map', { ratio: 0.7, text: '>= 70% of bare async Map' }),
-    () => sequentialOps(n, (i) => ours.get(key(i))), () => sequentialOps(n, (i) => bare.get(key(i)))));
-  out.push(await cmp(mem('set primitive, sequential', 'bare async Map', { ratio: 0.7, text: '>= 70% of bare async Map' }),
-    () => sequentialOps(n, (i) => ours.set(key(i), i)), () => sequentialOps(n, (i) => bare.set(key(i), i))));
-  out.push(await cmp(mem('increment, sequential', 'bare async Map', { ratio: 0.7, text: '>= 70% of bare async Map' }),
-    () => sequentialOps(n, (i) => ours.increment(`c${i % keys}`)), () => sequentialOps(n, (i) => bare.increment(`c${i % keys}`))));
-  out.push(await cmp(mem('get primitive, sequential', 'Keyv (memory)', { ratio: 5, text: '>= 5x Keyv' }),
-    () => sequentialOps(n, (i) => ours.get(key(i))), () => sequentialOps(n, (i) => keyv.get(key(i)))));
-  out.push(await cmp(mem('set primitive, sequential', 'Keyv (memory)', { ratio: 5, text: '>= 5x Keyv' }),
-    () => sequentialOps(n, (i) => ours.set(key(i), i)), () => sequentialOps(n, (i) => keyv.set(key(i), i))));
-  out.push(await cmp(mem('get primitive, sequential', 'cache-manager', { ratio: 2.5, text: '>= 2.5x cache-manager' }),
-    () => sequentialOps(n, (i) => ours.get(key(i))), () => sequentialOps(n, (i) => cacheManager.get(key(i)))));
-  out.push(await cmp(mem('set primitive, sequential', 'cache-manager', { ratio: 2.5, text: '>= 2.5x cache-manager' }),
-    () => sequentialOps(n, (i) => ours.set(key(i), i)), () => sequentialOps(n, (i) => cacheManager.set(key(i), i))));
+  out.push(
+    await cmp(
+      mem('get primitive, sequential', 'bare async Map', { ratio: 0.7, text: '>= 70% of bare async Map' }),
+      () => sequentialOps(n, (i) => ours.get(key(i))),
+      () => sequentialOps(n, (i) => bare.get(key(i))),
+    ),
+  );
+  out.push(
+    await cmp(
+      mem('set primitive, sequential', 'bare async Map', { ratio: 0.7, text: '>= 70% of bare async Map' }),
+      () => sequentialOps(n, (i) => ours.set(key(i), i)),
+      () => sequentialOps(n, (i) => bare.set(key(i), i)),
+    ),
+  );
+  out.push(
+    await cmp(
+      mem('increment, sequential', 'bare async Map', { ratio: 0.7, text: '>= 70% of bare async Map' }),
+      () => sequentialOps(n, (i) => ours.increment(`c${i % keys}`)),
+      () => sequentialOps(n, (i) => bare.increment(`c${i % keys}`)),
+    ),
+  );
+  out.push(
+    await cmp(
+      mem('get primitive, sequential', 'Keyv (memory)', { ratio: 5, text: '>= 5x Keyv' }),
+      () => sequentialOps(n, (i) => ours.get(key(i))),
+      () => sequentialOps(n, (i) => keyv.get(key(i))),
+    ),
+  );
+  out.push(
+    await cmp(
+      mem('set primitive, sequential', 'Keyv (memory)', { ratio: 5, text: '>= 5x Keyv' }),
+      () => sequentialOps(n, (i) => ours.set(key(i), i)),
+      () => sequentialOps(n, (i) => keyv.set(key(i), i)),
+    ),
+  );
+  out.push(
+    await cmp(
+      mem('get primitive, sequential', 'cache-manager', { ratio: 2.5, text: '>= 2.5x cache-manager' }),
+      () => sequentialOps(n, (i) => ours.get(key(i))),
+      () => sequentialOps(n, (i) => cacheManager.get(key(i))),
+    ),
+  );
+  out.push(
+    await cmp(
+      mem('set primitive, sequential', 'cache-manager', { ratio: 2.5, text: '>= 2.5x cache-manager' }),
+      () => sequentialOps(n, (i) => ours.set(key(i), i)),
+      () => sequentialOps(n, (i) => cacheManager.set(key(i), i)),
+    ),
+  );
 
   const limiter = new RateLimiterMemory({ points: 1e12, duration: 3600 });
-  out.push(await cmp(mem('increment with TTL, sequential', 'RateLimiterMemory.consume', { ratio: 1, text: '>= rate-limiter-flexible memory' }),
-    () => sequentialOps(n, (i) => ours.increment(`rl${i % keys}`, 3_600_000)), () => sequentialOps(n, (i) => limiter.consume(`rl${i % keys}`))));
+  out.push(
+    await cmp(
+      mem('increment with TTL, sequential', 'RateLimiterMemory.consume', {
+        ratio: 1,
+        text: '>= rate-limiter-flexible memory',
+      }),
+      () => sequentialOps(n, (i) => ours.increment(`rl${i % keys}`, 3_600_000)),
+      () => sequentialOps(n, (i) => limiter.consume(`rl${i % keys}`)),
+    ),
+  );
 
   for (let i = 0; i < keys; i++) {
     await ours.set(`o${i}`, SMALL_OBJECT);
     await keyv.set(`o${i}`, SMALL_OBJECT);
   }
-  out.push(await cmp(mem('get small object, sequential', 'Keyv (memory)', { ratio: 3, text: '>= 3x Keyv' }),
-    () => sequentialOps(n, (i) => ours.get(`o${i % keys}`)), () => sequentialOps(n, (i) => keyv.get(`o${i % keys}`))));
-  out.push(await cmp(mem('set small object, sequential', 'Keyv (memory)', { ratio: 3, text: '>= 3x Keyv' }),
-    () => sequentialOps(n, (i) => ours.set(`o${i % keys}`, SMALL_OBJECT)), () => sequentialOps(n, (i) => keyv.set(`o${i % keys}`, SMALL_OBJECT))));
-  out.push(await cmp(mem('get 1 KiB object, sequential', 'Keyv (memory)', undefined),
-    () => sequentialOps(n / 4, (i) => ours.get(`o${i % keys}`)), () => sequentialOps(n / 4, (i) => keyv.get(`o${i % keys}`))));
+  out.push(
+    await cmp(
+      mem('get small object, sequential', 'Keyv (memory)', { ratio: 3, text: '>= 3x Keyv' }),
+      () => sequentialOps(n, (i) => ours.get(`o${i % keys}`)),
+      () => sequentialOps(n, (i) => keyv.get(`o${i % keys}`)),
+    ),
+  );
+  out.push(
+    await cmp(
+      mem('set small object, sequential', 'Keyv (memory)', { ratio: 3, text: '>= 3x Keyv' }),
+      () => sequentialOps(n, (i) => ours.set(`o${i % keys}`, SMALL_OBJECT)),
+      () => sequentialOps(n, (i) => keyv.set(`o${i % keys}`, SMALL_OBJECT)),
+    ),
+  );
+  out.push(
+    await cmp(
+      mem('get 1 KiB object, sequential', 'Keyv (memory)', undefined),
+      () => sequentialOps(n / 4, (i) => ours.get(`o${i % keys}`)),
+      () => sequentialOps(n / 4, (i) => keyv.get(`o${i % keys}`)),
+    ),
+  );
   for (let i = 0; i < keys; i++) {
     await ours.set(`big${i}`, KIB_OBJECT);
     await keyv.set(`big${i}`, KIB_OBJECT);
   }
-  out.push(await cmp(mem('set 1 KiB object, sequential', 'Keyv (memory)', undefined),
-    () => sequentialOps(n / 4, (i) => ours.set(`big${i % keys}`, KIB_OBJECT)), () => sequentialOps(n / 4, (i) => keyv.set(`big${i % keys}`, KIB_OBJECT))));
+  out.push(
+    await cmp(
+      mem('set 1 KiB object, sequential', 'Keyv (memory)', undefined),
+      () => sequentialOps(n / 4, (i) => ours.set(`big${i % keys}`, KIB_OBJECT)),
+      () => sequentialOps(n / 4, (i) => keyv.set(`big${i % keys}`, KIB_OBJECT)),
+    ),
+  );
   await ours.close();
 
   // How cost grows with the key space, and 100 calls in flight.
@@ -132,14 +198,34 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
     let cursor = 0;
     const at = () => `s${(cursor++ * 7919) % size}`;
     const label = `${size.toLocaleString('en-US')} keys`;
-    out.push(await cmp(mem(`get primitive, sequential, ${label}`, 'bare async Map', undefined),
-      () => sequentialOps(n, () => big.get(at())), () => sequentialOps(n, () => map.get(at()))));
-    out.push(await cmp(mem(`exists, sequential, ${label}`, 'bare async Map', undefined),
-      () => sequentialOps(n, () => big.exists(at())), () => sequentialOps(n, () => map.has(at()))));
-    out.push(await cmp(mem(`increment, sequential, ${label}`, 'bare async Map', undefined),
-      () => sequentialOps(n, () => big.increment(at())), () => sequentialOps(n, () => map.increment(at()))));
-    out.push(await cmp(mem(`get primitive, 100 in flight, ${label}`, 'bare async Map', undefined),
-      () => concurrentOps(n, 100, () => big.get(at())), () => concurrentOps(n, 100, () => map.get(at()))));
+    out.push(
+      await cmp(
+        mem(`get primitive, sequential, ${label}`, 'bare async Map', undefined),
+        () => sequentialOps(n, () => big.get(at())),
+        () => sequentialOps(n, () => map.get(at())),
+      ),
+    );
+    out.push(
+      await cmp(
+        mem(`exists, sequential, ${label}`, 'bare async Map', undefined),
+        () => sequentialOps(n, () => big.exists(at())),
+        () => sequentialOps(n, () => map.has(at())),
+      ),
+    );
+    out.push(
+      await cmp(
+        mem(`increment, sequential, ${label}`, 'bare async Map', undefined),
+        () => sequentialOps(n, () => big.increment(at())),
+        () => sequentialOps(n, () => map.increment(at())),
+      ),
+    );
+    out.push(
+      await cmp(
+        mem(`get primitive, 100 in flight, ${label}`, 'bare async Map', undefined),
+        () => concurrentOps(n, 100, () => big.get(at())),
+        () => concurrentOps(n, 100, () => map.get(at())),
+      ),
+    );
     await big.close();
   }
 
@@ -161,19 +247,40 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
     exists: (_key: string) => answered.one,
   };
   const wrapped = new RedisBackend(instant as unknown as Redis, { keyPrefix: prefix });
-  const own = (workload: string) => ({ group: 'storage (Redis)', workload, unit: 'ops/s', oursLabel: 'RedisBackend', peerLabel: 'the stand-in called directly', target: undefined });
-  out.push(await cmp(own('set primitive, sequential, over a client that answers at once (the backend\'s own cost)'),
-    () => sequentialOps(n, (i) => wrapped.set(key(i), i)), () => sequentialOps(n, (i) => instant.set(prefix + key(i), String(i)))));
-  out.push(await cmp(own('exists, sequential, over a client that answers at once (the backend\'s own cost)'),
-    () => sequentialOps(n, (i) => wrapped.exists(key(i))), () => sequentialOps(n, (i) => instant.exists(prefix + key(i)))));
+  const own = (workload: string) => ({
+    group: 'storage (Redis)',
+    workload,
+    unit: 'ops/s',
+    oursLabel: 'RedisBackend',
+    peerLabel: 'the stand-in called directly',
+    target: undefined,
+  });
+  out.push(
+    await cmp(
+      own("set primitive, sequential, over a client that answers at once (the backend's own cost)"),
+      () => sequentialOps(n, (i) => wrapped.set(key(i), i)),
+      () => sequentialOps(n, (i) => instant.set(prefix + key(i), String(i))),
+    ),
+  );
+  out.push(
+    await cmp(
+      own("exists, sequential, over a client that answers at once (the backend's own cost)"),
+      () => sequentialOps(n, (i) => wrapped.exists(key(i))),
+      () => sequentialOps(n, (i) => instant.exists(prefix + key(i))),
+    ),
+  );
 
   for (const autoPipelining of [true, false]) {
-    const backend = await RedisBackend.connect(new Redis(ctx.redisUrl, { ...clientOptions, enableAutoPipelining: autoPipelining }), { keyPrefix: prefix });
+    const backend = await RedisBackend.connect(
+      new Redis(ctx.redisUrl, { ...clientOptions, enableAutoPipelining: autoPipelining }),
+      { keyPrefix: prefix },
+    );
     // Raw ioredis is the backend's own client, called directly: same socket and options, so the two
     // sides differ only by the backend's code (two connections added a spread of their own).
     const raw = backend.client as Redis;
     raw.defineCommand('rawIncr', { numberOfKeys: 1, lua: RAW_INCR });
-    const rawIncr = (k: string) => (raw as unknown as { rawIncr(k: string, ttl: number): Promise<number> }).rawIncr(k, 60_000);
+    const rawIncr = (k: string) =>
+      (raw as unknown as { rawIncr(k: string, ttl: number): Promise<number> }).rawIncr(k, 60_000);
     const label = autoPipelining ? 'auto-pipelining' : 'no auto-pipelining';
     const red = (workload: string, peerLabel: string, target: Comparison['target']) => ({
       group: 'storage (Redis)',
@@ -183,28 +290,68 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
       peerLabel,
       target,
     });
-    out.push(await cmp(red('set primitive', 'raw ioredis SET', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
-      () => concurrentOps(r, inFlight, (i) => backend.set(key(i), i)), () => concurrentOps(r, inFlight, (i) => raw.set(prefix + key(i), String(i)))));
-    out.push(await cmp(red('get primitive', 'raw ioredis GET', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
-      () => concurrentOps(r, inFlight, (i) => backend.get(key(i))), () => concurrentOps(r, inFlight, (i) => raw.get(prefix + key(i)))));
-    out.push(await cmp(red('increment with TTL', 'raw EVALSHA INCR+PEXPIRE', { ratio: 0.9, text: '>= 90% of raw EVALSHA' }),
-      () => concurrentOps(r, inFlight, (i) => backend.increment(`c${i % keys}`, 60_000)), () => concurrentOps(r, inFlight, (i) => rawIncr(`${prefix}rc${i % keys}`))));
-    out.push(await cmp(red('exists', 'raw ioredis EXISTS', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
-      () => concurrentOps(r, inFlight, (i) => backend.exists(key(i))), () => concurrentOps(r, inFlight, (i) => raw.exists(prefix + key(i)))));
+    out.push(
+      await cmp(
+        red('set primitive', 'raw ioredis SET', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
+        () => concurrentOps(r, inFlight, (i) => backend.set(key(i), i)),
+        () => concurrentOps(r, inFlight, (i) => raw.set(prefix + key(i), String(i))),
+      ),
+    );
+    out.push(
+      await cmp(
+        red('get primitive', 'raw ioredis GET', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
+        () => concurrentOps(r, inFlight, (i) => backend.get(key(i))),
+        () => concurrentOps(r, inFlight, (i) => raw.get(prefix + key(i))),
+      ),
+    );
+    out.push(
+      await cmp(
+        red('increment with TTL', 'raw EVALSHA INCR+PEXPIRE', { ratio: 0.9, text: '>= 90% of raw EVALSHA' }),
+        () => concurrentOps(r, inFlight, (i) => backend.increment(`c${i % keys}`, 60_000)),
+        () => concurrentOps(r, inFlight, (i) => rawIncr(`${prefix}rc${i % keys}`)),
+      ),
+    );
+    out.push(
+      await cmp(
+        red('exists', 'raw ioredis EXISTS', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
+        () => concurrentOps(r, inFlight, (i) => backend.exists(key(i))),
+        () => concurrentOps(r, inFlight, (i) => raw.exists(prefix + key(i))),
+      ),
+    );
     if (autoPipelining) {
       const json = JSON.stringify(KIB_OBJECT);
-      out.push(await cmp(red('set 1 KiB object', 'raw ioredis SET of JSON.stringify', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
-        () => concurrentOps(r, inFlight, (i) => backend.set(`o${i % keys}`, KIB_OBJECT)), () => concurrentOps(r, inFlight, (i) => raw.set(`${prefix}o${i % keys}`, JSON.stringify(KIB_OBJECT)))));
-      out.push(await cmp(red('get 1 KiB object', 'raw ioredis GET + JSON.parse', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
-        () => concurrentOps(r, inFlight, (i) => backend.get(`o${i % keys}`)), () => concurrentOps(r, inFlight, async (i) => JSON.parse((await raw.get(`${prefix}o${i % keys}`)) ?? json))));
+      out.push(
+        await cmp(
+          red('set 1 KiB object', 'raw ioredis SET of JSON.stringify', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
+          () => concurrentOps(r, inFlight, (i) => backend.set(`o${i % keys}`, KIB_OBJECT)),
+          () => concurrentOps(r, inFlight, (i) => raw.set(`${prefix}o${i % keys}`, JSON.stringify(KIB_OBJECT))),
+        ),
+      );
+      out.push(
+        await cmp(
+          red('get 1 KiB object', 'raw ioredis GET + JSON.parse', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
+          () => concurrentOps(r, inFlight, (i) => backend.get(`o${i % keys}`)),
+          () => concurrentOps(r, inFlight, async (i) => JSON.parse((await raw.get(`${prefix}o${i % keys}`)) ?? json)),
+        ),
+      );
     }
     if (autoPipelining) {
       const keyvRedis = new Keyv(new KeyvRedis(ctx.redisUrl), { namespace: 'bench-keyv' });
       for (let i = 0; i < keys; i++) await keyvRedis.set(key(i), i);
-      out.push(await cmp(red('get primitive', 'Keyv (@keyv/redis)', undefined),
-        () => concurrentOps(r, inFlight, (i) => backend.get(key(i))), () => concurrentOps(r, inFlight, (i) => keyvRedis.get(key(i)))));
-      out.push(await cmp(red('set primitive', 'Keyv (@keyv/redis)', undefined),
-        () => concurrentOps(r, inFlight, (i) => backend.set(key(i), i)), () => concurrentOps(r, inFlight, (i) => keyvRedis.set(key(i), i))));
+      out.push(
+        await cmp(
+          red('get primitive', 'Keyv (@keyv/redis)', undefined),
+          () => concurrentOps(r, inFlight, (i) => backend.get(key(i))),
+          () => concurrentOps(r, inFlight, (i) => keyvRedis.get(key(i))),
+        ),
+      );
+      out.push(
+        await cmp(
+          red('set primitive', 'Keyv (@keyv/redis)', undefined),
+          () => concurrentOps(r, inFlight, (i) => backend.set(key(i), i)),
+          () => concurrentOps(r, inFlight, (i) => keyvRedis.set(key(i), i)),
+        ),
+      );
       await keyvRedis.clear();
       await keyvRedis.disconnect();
     }
@@ -216,20 +363,47 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
         new BackendSessionStore(backend, { prefix: 'bench-session:' }) as unknown as CallbackStore,
         new RedisStore({ client: nodeRedis, prefix: 'bench-connect:' }) as unknown as CallbackStore,
       ];
-      const session = { ...red('session store round trip (get, then set of the changed session)', 'connect-redis (node-redis)', undefined), oursLabel: 'BackendSessionStore' };
-      out.push(await cmp(session,
-        () => concurrentOps(r, inFlight, (i) => sessionRoundTrip(stores[0], `s${i % keys}`)),
-        () => concurrentOps(r, inFlight, (i) => sessionRoundTrip(stores[1], `s${i % keys}`))));
+      const session = {
+        ...red(
+          'session store round trip (get, then set of the changed session)',
+          'connect-redis (node-redis)',
+          undefined,
+        ),
+        oursLabel: 'BackendSessionStore',
+      };
+      out.push(
+        await cmp(
+          session,
+          () => concurrentOps(r, inFlight, (i) => sessionRoundTrip(stores[0], `s${i % keys}`)),
+          () => concurrentOps(r, inFlight, (i) => sessionRoundTrip(stores[1], `s${i % keys}`)),
+        ),
+      );
       await nodeRedis.quit();
     }
     if (autoPipelining) {
       const rl = new RateLimiterRedis({ storeClient: raw, points: 1e12, duration: 3600, keyPrefix: 'bench-rl' });
-      out.push(await cmp(red('increment with TTL', 'RateLimiterRedis.consume', { ratio: 1.5, text: '>= 1.5x rate-limiter-flexible Redis' }),
-        () => concurrentOps(r, inFlight, (i) => backend.increment(`c${i % keys}`, 60_000)), () => concurrentOps(r, inFlight, (i) => rl.consume(`k${i % keys}`))));
+      out.push(
+        await cmp(
+          red('increment with TTL', 'RateLimiterRedis.consume', {
+            ratio: 1.5,
+            text: '>= 1.5x rate-limiter-flexible Redis',
+          }),
+          () => concurrentOps(r, inFlight, (i) => backend.increment(`c${i % keys}`, 60_000)),
+          () => concurrentOps(r, inFlight, (i) => rl.consume(`k${i % keys}`)),
+        ),
+      );
       // Few calls in flight, where ioredis' auto-pipeline waits for each batch: why increments are streamed then.
-      const few = { ...red('increment with TTL', 'raw EVALSHA INCR+PEXPIRE', undefined), workload: `increment with TTL, 10 in flight, ${label}` };
-      out.push(await cmp(few,
-        () => concurrentOps(r, 10, (i) => backend.increment(`c${i % keys}`, 60_000)), () => concurrentOps(r, 10, (i) => rawIncr(`${prefix}rc${i % keys}`))));
+      const few = {
+        ...red('increment with TTL', 'raw EVALSHA INCR+PEXPIRE', undefined),
+        workload: `increment with TTL, 10 in flight, ${label}`,
+      };
+      out.push(
+        await cmp(
+          few,
+          () => concurrentOps(r, 10, (i) => backend.increment(`c${i % keys}`, 60_000)),
+          () => concurrentOps(r, 10, (i) => rawIncr(`${prefix}rc${i % keys}`)),
+        ),
+      );
     }
     if (autoPipelining) {
       const size = ctx.quick ? 10_000 : 1_000_000;
@@ -240,8 +414,16 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
       }
       let cursor = 0;
       const at = () => `big${(cursor++ * 7919) % size}`;
-      out.push(await cmp(red(`get primitive, ${size.toLocaleString('en-US')} keys`, 'raw ioredis GET', { ratio: 0.85, text: '>= 85% of raw ioredis' }),
-        () => concurrentOps(r, inFlight, () => backend.get(at())), () => concurrentOps(r, inFlight, () => raw.get(prefix + at()))));
+      out.push(
+        await cmp(
+          red(`get primitive, ${size.toLocaleString('en-US')} keys`, 'raw ioredis GET', {
+            ratio: 0.85,
+            text: '>= 85% of raw ioredis',
+          }),
+          () => concurrentOps(r, inFlight, () => backend.get(at())),
+          () => concurrentOps(r, inFlight, () => raw.get(prefix + at())),
+        ),
+      );
     }
     await backend.clear();
     await backend.client.quit();

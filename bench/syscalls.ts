@@ -65,7 +65,8 @@ function cpuTimes(pid: number): { user: number; sys: number; faults: number } {
 
 async function load(url: string, amount: number, headers: Record<string, string>): Promise<void> {
   const result = await loadByAmount({ url, connections: 32, amount, headers });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
 }
 
 async function start(variant: string, redisUrl: string, pin: boolean): Promise<{ child: ChildProcess; url: string }> {
@@ -157,7 +158,12 @@ async function main(): Promise<void> {
     // The apps take turns, one loaded at a time, so a slow spell of the host falls on all of them.
     for (let i = 0; i < TIMED_RUNS; i++) for (const app of apps) await timedRun(app);
     for (const app of apps) {
-      const r = { userUs: median(app.user), sysUs: median(app.sys), faults: median(app.faults), calls: await tracedRun(app, dir) };
+      const r = {
+        userUs: median(app.user),
+        sysUs: median(app.sys),
+        faults: median(app.faults),
+        calls: await tracedRun(app, dir),
+      };
       results.set(app.variant, r);
       console.log(`${app.variant}: user ${r.userUs.toFixed(0)} µs, system ${r.sysUs.toFixed(0)} µs per request`);
     }
@@ -166,7 +172,8 @@ async function main(): Promise<void> {
     await redis.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
-  const per = (calls: Map<string, number>, names: string[]) => names.reduce((n, name) => n + (calls.get(name) ?? 0), 0) / TRACED;
+  const per = (calls: Map<string, number>, names: string[]) =>
+    names.reduce((n, name) => n + (calls.get(name) ?? 0), 0) / TRACED;
   const rows = VARIANTS.map((v) => {
     const r = results.get(v.app)!;
     const all = [...r.calls.values()].reduce((a, b) => a + b, 0) / TRACED;

@@ -17,7 +17,14 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [BackendsModule.forRoot(options)],
-      controllers: [VisitsController, LimitsController, CatalogController, AccountController, MailController, OutboxController],
+      controllers: [
+        VisitsController,
+        LimitsController,
+        CatalogController,
+        AccountController,
+        MailController,
+        OutboxController,
+      ],
       providers: [VisitsService, CatalogService, MailService],
     };
   }

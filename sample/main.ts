@@ -10,7 +10,8 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   // One line naming the variable: no stack trace, no secret.
-  const line = err instanceof SampleConfigError ? err.message : `startup failed: ${(err as Error)?.message ?? String(err)}`;
+  const line =
+    err instanceof SampleConfigError ? err.message : `startup failed: ${(err as Error)?.message ?? String(err)}`;
   console.error(`sample: ${line}`);
   process.exit(1);
 });

@@ -62,7 +62,9 @@ describe('BackendsModule', () => {
 
   it('forRoot() with a Redis URL creates a RedisBackend and closes it on shutdown', async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [BackendsModule.forRoot({ storage: { type: 'redis', url: redisUrl(), keyPrefix: uniquePrefix('mod') } })],
+      imports: [
+        BackendsModule.forRoot({ storage: { type: 'redis', url: redisUrl(), keyPrefix: uniquePrefix('mod') } }),
+      ],
       providers: [CounterService],
     }).compile();
     const storage = moduleRef.get<RedisBackend>(STORAGE_BACKEND);
@@ -112,7 +114,9 @@ describe('BackendsModule', () => {
         BackendsModule.forRootAsync({
           imports: [ConfigLikeModule],
           inject: [CONFIG],
-          useFactory: (config: { prefix: string }) => ({ storage: { type: 'memory', maxEntries: config.prefix.length } }),
+          useFactory: (config: { prefix: string }) => ({
+            storage: { type: 'memory', maxEntries: config.prefix.length },
+          }),
         }),
       ],
       providers: [CounterService],

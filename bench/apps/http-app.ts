@@ -6,7 +6,17 @@
  */
 import 'reflect-metadata';
 import { CacheModule, CacheInterceptor as NestCacheInterceptor } from '@nestjs/cache-manager';
-import { Controller, Get, Module, Req, UseGuards, UseInterceptors, type DynamicModule, type ExecutionContext, type Type } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Module,
+  Req,
+  UseGuards,
+  UseInterceptors,
+  type DynamicModule,
+  type ExecutionContext,
+  type Type,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -178,12 +188,20 @@ function moduleFor(): Type | DynamicModule {
       return mk([BackendsModule.forRoot({})], OurNoHeaderController);
     case 'throttle-clients':
       // One counter per distinct `x-client` header: how the guard's cost grows with distinct clients.
-      return mk([BackendsModule.forRoot({ throttle: { tracker: (req) => String(req.headers['x-client'] ?? 'anon') } })], OurThrottleController);
+      return mk(
+        [BackendsModule.forRoot({ throttle: { tracker: (req) => String(req.headers['x-client'] ?? 'anon') } })],
+        OurThrottleController,
+      );
     case 'throttle-redis':
       return mk([BackendsModule.forRoot({ storage: redis })], OurThrottleController);
     case 'nest-throttler-redis':
       return mk(
-        [ThrottlerModule.forRoot({ throttlers: [{ ttl: 3_600_000, limit: 1_000_000_000 }], storage: new ThrottlerStorageRedisService(new Redis(redisUrl)) })],
+        [
+          ThrottlerModule.forRoot({
+            throttlers: [{ ttl: 3_600_000, limit: 1_000_000_000 }],
+            storage: new ThrottlerStorageRedisService(new Redis(redisUrl)),
+          }),
+        ],
         NestThrottleController,
       );
     case 'nest-throttler':
@@ -246,7 +264,9 @@ async function plainSessionApp(): Promise<Server> {
   } else if (variant === 'session-bare-ioredis') {
     store = new BareIoredisStore();
   } else {
-    throw new Error(`BENCH_PLATFORM=plain serves session-ours(-timers), session-connect and session-bare-ioredis, not ${variant}`);
+    throw new Error(
+      `BENCH_PLATFORM=plain serves session-ours(-timers), session-connect and session-bare-ioredis, not ${variant}`,
+    );
   }
   const app = express();
   if (variant === 'session-ours-timers') {
@@ -325,7 +345,9 @@ function profileOnSignal(file: string | undefined): () => Promise<void> {
   session.connect();
   let started = false;
   process.on('SIGUSR2', () => {
-    session.post('Profiler.enable', () => session.post('Profiler.setSamplingInterval', { interval: 100 }, () => session.post('Profiler.start')));
+    session.post('Profiler.enable', () =>
+      session.post('Profiler.setSamplingInterval', { interval: 100 }, () => session.post('Profiler.start')),
+    );
     started = true;
   });
   return () =>

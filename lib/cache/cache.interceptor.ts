@@ -6,12 +6,7 @@ import {
   StreamableFile,
   type Type,
 } from '@nestjs/common';
-import {
-  HEADERS_METADATA,
-  HTTP_CODE_METADATA,
-  REDIRECT_METADATA,
-  SSE_METADATA,
-} from '@nestjs/common/constants.js';
+import { HEADERS_METADATA, HTTP_CODE_METADATA, REDIRECT_METADATA, SSE_METADATA } from '@nestjs/common/constants.js';
 import { Reflector } from '@nestjs/core';
 import { type Observable, of, tap } from 'rxjs';
 import { getResponseHeader, setResponseHeader } from '../utils/http.util.js';
@@ -222,7 +217,9 @@ export class CacheInterceptor implements NestInterceptor {
       if (lower === 'cache-control' && UNSHAREABLE.test(String(value))) return NEVER;
     }
     return {
-      ttlMs: this.reflector.getAllAndOverride<number | undefined>(CACHE_TTL_METADATA, [handler, cls]) ?? this.cache.defaultTtlMs,
+      ttlMs:
+        this.reflector.getAllAndOverride<number | undefined>(CACHE_TTL_METADATA, [handler, cls]) ??
+        this.cache.defaultTtlMs,
       key: this.reflector.getAllAndOverride<string | CacheKeyFactory | undefined>(CACHE_KEY_METADATA, [handler, cls]),
     };
   }

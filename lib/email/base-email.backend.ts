@@ -23,14 +23,12 @@ export interface EmailBackendOptions {
 
 /** @internal What the idempotency store remembers for a key. */
 type IdempotencyRecord =
-  | { state: 'pending' }
-  | { state: 'sent'; messageId: string; backend: string }
-  | { state: 'in_doubt'; code: string };
+  { state: 'pending' } | { state: 'sent'; messageId: string; backend: string } | { state: 'in_doubt'; code: string };
 
 const DEFAULT_CONCURRENCY = 5;
 const KEY_PREFIX = 'email:idempotency:';
 const POLL_MS = 25;
- 
+
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** @internal Turns anything thrown into an {@link EmailError}. */

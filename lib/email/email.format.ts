@@ -23,7 +23,7 @@ function encodedWords(text: string): string {
  */
 export function formatMailbox(m: Mailbox, encode = false): string {
   if (m.name === undefined) return m.address;
-   
+
   if (encode && /[^\x00-\x7f]/.test(m.name)) return `${encodedWords(m.name)} <${m.address}>`;
   if (PLAIN_NAME.test(m.name)) return `${m.name} <${m.address}>`;
   return `"${m.name.replace(/[\\"]/g, '\\$&')}" <${m.address}>`;

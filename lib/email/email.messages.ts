@@ -9,7 +9,8 @@ export const EmailMessages = {
   controlChar: (what: string) => `${what} contains a line break or another control character (refused, never stripped)`,
   invalidAddress: (what: string, why: string) => `${what} is not a valid address: ${why}`,
   invalidHeaderName: (name: string) => `Header name ${JSON.stringify(name)} is not a valid RFC 5322 field name`,
-  reservedHeader: (name: string) => `Header ${JSON.stringify(name)} is set by the backend and cannot be given with header()`,
+  reservedHeader: (name: string) =>
+    `Header ${JSON.stringify(name)} is set by the backend and cannot be given with header()`,
   duplicateHeader: (name: string) => `Header ${JSON.stringify(name)} is given twice`,
   invalidTag: () => 'A tag must be a non-empty string without control characters',
   invalidMetadata: () => 'Metadata keys must be non-empty strings and values strings, without control characters',
@@ -17,7 +18,8 @@ export const EmailMessages = {
   invalidContent: () => 'Attachment content must be a Buffer, a Uint8Array or a string',
   invalidContentId: () => 'An inline attachment needs a content id made of letters, digits and . _ - @ +',
   duplicateContentId: (cid: string) => `Two inline attachments share the content id ${JSON.stringify(cid)}`,
-  invalidIdempotencyKey: () => 'idempotencyKey must be a non-empty string of at most 256 characters without control characters',
+  invalidIdempotencyKey: () =>
+    'idempotencyKey must be a non-empty string of at most 256 characters without control characters',
   invalidConcurrency: () => 'concurrency must be a positive whole number',
   notAnEmail: () => 'sendEmail() expects an Email built with Email.builder()',
   closed: (backend: string) => `The ${backend} email backend is closed`,
@@ -26,7 +28,8 @@ export const EmailMessages = {
     `Unknown email type ${JSON.stringify(type)}: use "memory", "console", "smtp", "sendgrid", "ses", "mailgun" or an EmailBackend object`,
   notConfigured: () => 'No email backend is configured: pass `email` to BackendsModule.forRoot()',
   idempotencyStore: () => 'The idempotency store could not be reached; the email was not sent',
-  idempotencyPending: () => 'An earlier send with the same idempotency key is still in progress; the email was not sent again',
+  idempotencyPending: () =>
+    'An earlier send with the same idempotency key is still in progress; the email was not sent again',
   idempotencyInDoubt: (code: string) =>
     `An earlier send with the same idempotency key ended in doubt (${code}); it was not sent again`,
   sendFailed: (backend: string, code: string, detail?: string) =>

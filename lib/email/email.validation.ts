@@ -41,7 +41,7 @@ const MAX_LOCAL_LENGTH = 64;
 const MAX_LABEL_LENGTH = 63;
 
 /** C0 and C1 controls, DEL, and the Unicode line and paragraph separators. */
- 
+
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const ATEXT = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+$/;
 const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
@@ -187,10 +187,7 @@ function entriesOf(record: unknown, what: string): [string, string][] {
  * Checks an {@link Email} (or an object shaped like one) before any I/O and returns the parsed,
  * copied form the backends send. Throws `EmailError` (`validation`).
  */
-export function validateEmail(
-  email: unknown,
-  rawHeaders?: readonly (readonly [string, string])[],
-): ValidatedEmail {
+export function validateEmail(email: unknown, rawHeaders?: readonly (readonly [string, string])[]): ValidatedEmail {
   if (email === null || typeof email !== 'object') throw invalid(EmailMessages.notAnEmail());
   const e = email as Record<string, unknown>;
   if (e.from === undefined || e.from === '') throw invalid(EmailMessages.missingSender());
@@ -215,7 +212,8 @@ export function validateEmail(
   const headers: { name: string; value: string }[] = [];
   const seen = new Set<string>();
   for (const [name, value] of rawHeaders ?? entriesOf(e.headers ?? {}, 'headers')) {
-    if (typeof name !== 'string' || !HEADER_NAME.test(name)) throw invalid(EmailMessages.invalidHeaderName(String(name)));
+    if (typeof name !== 'string' || !HEADER_NAME.test(name))
+      throw invalid(EmailMessages.invalidHeaderName(String(name)));
     const lower = name.toLowerCase();
     if (RESERVED_HEADERS.has(lower)) throw invalid(EmailMessages.reservedHeader(name));
     if (seen.has(lower)) throw invalid(EmailMessages.duplicateHeader(name));
@@ -257,5 +255,19 @@ export function validateEmail(
     return { filename: a.filename, contentType: a.contentType, content, contentId, inline: true };
   });
 
-  return { from, to, cc, bcc, replyTo, subject: e.subject, text, html, attachments, headers, tags, metadata, source: e };
+  return {
+    from,
+    to,
+    cc,
+    bcc,
+    replyTo,
+    subject: e.subject,
+    text,
+    html,
+    attachments,
+    headers,
+    tags,
+    metadata,
+    source: e,
+  };
 }

@@ -68,7 +68,8 @@ export class MailgunBackend extends BaseEmailBackend {
       throw this.configError('mailgun', 'domain must be a host name');
     }
     const region = options.region ?? MailgunRegion.US;
-    if (!(region in REGION_URL)) throw this.configError('mailgun', 'region must be MailgunRegion.US or MailgunRegion.EU');
+    if (!(region in REGION_URL))
+      throw this.configError('mailgun', 'region must be MailgunRegion.US or MailgunRegion.EU');
     this.#url = options.url ?? REGION_URL[region];
     this.#domain = domain;
     this.#secrets = [...secretForms(apiKey, `api:${apiKey}`)];
@@ -84,7 +85,12 @@ export class MailgunBackend extends BaseEmailBackend {
   }
 
   /** A backend for `region` (the seed's `MailgunBackend::with_region`). */
-  static withRegion(apiKey: string, domain: string, region: MailgunRegion, options: MailgunOptions = {}): MailgunBackend {
+  static withRegion(
+    apiKey: string,
+    domain: string,
+    region: MailgunRegion,
+    options: MailgunOptions = {},
+  ): MailgunBackend {
     return new MailgunBackend(apiKey, domain, { ...options, region });
   }
 
@@ -110,7 +116,11 @@ export class MailgunBackend extends BaseEmailBackend {
       ...Object.fromEntries(m.headers.map((h) => [`h:${h.name}`, h.value])),
       ...(m.attachments.length
         ? {
-            attachment: m.attachments.map((a) => ({ filename: a.filename, data: a.content, contentType: a.contentType })),
+            attachment: m.attachments.map((a) => ({
+              filename: a.filename,
+              data: a.content,
+              contentType: a.contentType,
+            })),
           }
         : {}),
       ...data,

@@ -80,11 +80,11 @@ export class SmtpBackend extends BaseEmailBackend {
     }
     const rejectUnauthorized = config.tls?.rejectUnauthorized ?? true;
     if (!rejectUnauthorized && config.encryption !== 'none') {
-      this.logger.warn('TLS certificate verification is OFF (tls.rejectUnauthorized: false): the connection can be intercepted');
+      this.logger.warn(
+        'TLS certificate verification is OFF (tls.rejectUnauthorized: false): the connection can be intercepted',
+      );
     }
-    this.#secrets = auth
-      ? secretForms(auth.password, `\u0000${auth.username}\u0000${auth.password}`)
-      : [];
+    this.#secrets = auth ? secretForms(auth.password, `\u0000${auth.username}\u0000${auth.password}`) : [];
     this.#summary = { host: config.host, port: config.port, encryption: config.encryption, poolSize, timeoutMs };
 
     const nodemailer = loadPackage<NodemailerModule>('nodemailer', 'SmtpBackend');

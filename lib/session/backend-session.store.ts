@@ -135,7 +135,8 @@ export class BackendSessionStore extends EventEmitter {
     for (let i = from; i <= top; i++) slotKeys.push(`${SLOT}${h}:${i}`);
     const sids = new Set<string>();
     for (let i = 0; i < slotKeys.length; i += BATCH) {
-      for (const sid of await b.getMany<string>(slotKeys.slice(i, i + BATCH))) if (typeof sid === 'string') sids.add(sid);
+      for (const sid of await b.getMany<string>(slotKeys.slice(i, i + BATCH)))
+        if (typeof sid === 'string') sids.add(sid);
     }
     const candidates = [...sids];
     const owned: string[] = [];

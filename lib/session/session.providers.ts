@@ -13,7 +13,8 @@ export function createSessionProviders(): Provider[] {
     {
       provide: BackendSessionStore,
       inject: [STORAGE_BACKEND, BACKENDS_MODULE_OPTIONS],
-      useFactory: (backend: Backend, options: BackendsModuleOptions) => new BackendSessionStore(backend, options.session),
+      useFactory: (backend: Backend, options: BackendsModuleOptions) =>
+        new BackendSessionStore(backend, options.session),
     },
     // A session save that fails because the backend is down answers 503, not 500.
     { provide: APP_FILTER, useClass: SessionUnavailableFilter },

@@ -25,9 +25,7 @@ export interface Backend {
   /** Reads several keys at once; missing ones come back `undefined`, in order. */
   getMany<V = unknown>(keys: readonly string[]): Promise<(V | undefined)[]>;
   /** Stores several entries, each with its own optional TTL. */
-  setMany<V = unknown>(
-    entries: readonly { key: string; value: V; ttlMs?: number | null }[],
-  ): Promise<void>;
+  setMany<V = unknown>(entries: readonly { key: string; value: V; ttlMs?: number | null }[]): Promise<void>;
   /** Removes several keys; resolves how many were removed. */
   deleteMany(keys: readonly string[]): Promise<number>;
   /**

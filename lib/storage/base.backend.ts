@@ -26,9 +26,7 @@ export abstract class BaseBackend implements Backend {
     return Promise.all(keys.map((key) => this.get<V>(key)));
   }
 
-  async setMany<V = unknown>(
-    entries: readonly { key: string; value: V; ttlMs?: number | null }[],
-  ): Promise<void> {
+  async setMany<V = unknown>(entries: readonly { key: string; value: V; ttlMs?: number | null }[]): Promise<void> {
     await Promise.all(entries.map((e) => this.set(e.key, e.value, e.ttlMs)));
   }
 

@@ -310,7 +310,6 @@ export class MemoryBackend extends BaseBackend {
     if (this.#owner) this.#store.stop();
     return DONE;
   }
-
 }
 
 /**

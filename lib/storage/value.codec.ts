@@ -200,7 +200,8 @@ export function encodeValue(value: unknown): string {
       return value ? 'true' : 'false';
   }
   if (value === null) return 'null';
-  if (isBytes(value)) return BYTES_MARK + Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (isBytes(value))
+    return BYTES_MARK + Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
   assertJsonValue(value);
   return JSON.stringify(value);
 }

@@ -6,7 +6,10 @@ import { isIPv6 } from 'node:net';
  * bits, since one client usually owns a whole /64.
  */
 export function clientIp(req: Record<string, any>, ipv6Subnet = 64): string {
-  const ip: unknown = (trustsNoProxy(req) ? req.socket.remoteAddress : req.ip) ?? req.socket?.remoteAddress ?? req.raw?.socket?.remoteAddress;
+  const ip: unknown =
+    (trustsNoProxy(req) ? req.socket.remoteAddress : req.ip) ??
+    req.socket?.remoteAddress ??
+    req.raw?.socket?.remoteAddress;
   if (typeof ip !== 'string' || ip.length === 0) return 'unknown';
   if (ip.indexOf(':') === -1) return ip;
   return groupIpv6(ip, ipv6Subnet);

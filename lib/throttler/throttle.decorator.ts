@@ -47,7 +47,10 @@ export function parseLimits(limits: ThrottleLimits): NamedRate[] {
  * @example @Throttle('10/minute')
  * @example @Throttle({ burst: '5/s', sustained: '100/hour' }, { scope: 'login' })
  */
-export function Throttle(limits: ThrottleLimits, options: ThrottleDecoratorOptions = {}): ClassDecorator & MethodDecorator {
+export function Throttle(
+  limits: ThrottleLimits,
+  options: ThrottleDecoratorOptions = {},
+): ClassDecorator & MethodDecorator {
   const scope = options.scope;
   if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
     throw new ThrottlerConfigError('invalid_throttle_options', 'Throttle scope must be a non-empty string');

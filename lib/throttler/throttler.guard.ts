@@ -31,7 +31,12 @@ interface RoutePlan {
 
 const SKIP: RoutePlan = { limits: [] };
 const COUNTED = Symbol('nestjs-backends:throttled');
-const DEFAULT_SETTINGS: ThrottleSettings = { defaultLimits: [], onBackendError: 'allow', ipv6Subnet: 64, global: false };
+const DEFAULT_SETTINGS: ThrottleSettings = {
+  defaultLimits: [],
+  onBackendError: 'allow',
+  ipv6Subnet: 64,
+  global: false,
+};
 
 /** The decimal text of the last number asked for, kept until another number comes. */
 class NumberText {
@@ -205,7 +210,10 @@ export class ThrottlerGuard implements CanActivate {
       shown = results[0];
       for (let i = 0; i < results.length; i++) {
         const r = results[i];
-        if (i > 0 && (r.remaining < shown.remaining || (r.remaining === shown.remaining && r.resetMs > shown.resetMs))) {
+        if (
+          i > 0 &&
+          (r.remaining < shown.remaining || (r.remaining === shown.remaining && r.resetMs > shown.resetMs))
+        ) {
           shown = r;
         }
         if (!r.allowed && (refused === undefined || r.retryAfterMs > refused.retryAfterMs)) refused = r;

@@ -18,7 +18,10 @@ export function resolveThrottleSettings(options: ThrottleModuleOptions = {}): Th
   }
   const ipv6Subnet = options.ipv6Subnet ?? 64;
   if (!Number.isInteger(ipv6Subnet) || ipv6Subnet < 1 || ipv6Subnet > 128) {
-    throw new ThrottlerConfigError('invalid_throttle_options', 'throttle.ipv6Subnet must be a whole number from 1 to 128');
+    throw new ThrottlerConfigError(
+      'invalid_throttle_options',
+      'throttle.ipv6Subnet must be a whole number from 1 to 128',
+    );
   }
   if (options.tracker !== undefined && typeof options.tracker !== 'function') {
     throw new ThrottlerConfigError('invalid_throttle_options', 'throttle.tracker must be a function');

@@ -144,9 +144,10 @@ export class Throttler {
     }
     const previous = this.counterKey(state, index - 1);
     // The current counter must outlive its window by one more: it is the next one's "previous".
-    return Promise.all([this.backend.increment(state.counter, resetMs + rate.ttlMs), this.backend.get<number>(previous)]).then(
-      ([count, prev]) => slidingResult(rate, count, typeof prev === 'number' ? prev : 0, resetMs),
-    );
+    return Promise.all([
+      this.backend.increment(state.counter, resetMs + rate.ttlMs),
+      this.backend.get<number>(previous),
+    ]).then(([count, prev]) => slidingResult(rate, count, typeof prev === 'number' ? prev : 0, resetMs));
   }
 
   private counterKey(state: KeyState, index: number): string {

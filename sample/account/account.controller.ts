@@ -2,7 +2,11 @@ import { Body, Controller, Get, HttpCode, HttpException, Post, Req, Unauthorized
 import { BackendSessionStore, Throttler } from 'nestjs-backends';
 
 interface SessionRequest {
-  session: { userId?: string; regenerate(cb: (err?: unknown) => void): void; destroy(cb: (err?: unknown) => void): void } & Record<string, unknown>;
+  session: {
+    userId?: string;
+    regenerate(cb: (err?: unknown) => void): void;
+    destroy(cb: (err?: unknown) => void): void;
+  } & Record<string, unknown>;
 }
 
 const USERS: Record<string, string> = { alice: 'wonderland', bob: 'builder' };
@@ -25,7 +29,10 @@ export class AccountController {
     const attempt = await this.throttler.consume(`login:${username}`, '5/15m');
     if (!attempt.allowed) {
       throw new HttpException(
-        { statusCode: 429, message: `Too many login attempts for this account; retry in ${Math.ceil(attempt.retryAfterMs / 1000)} s` },
+        {
+          statusCode: 429,
+          message: `Too many login attempts for this account; retry in ${Math.ceil(attempt.retryAfterMs / 1000)} s`,
+        },
         429,
       );
     }

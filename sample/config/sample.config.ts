@@ -51,13 +51,20 @@ export function emailFromEnv(env: Env): EmailOptions {
       ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) }
       : undefined;
     const host = u.hostname.replace(/^\[|\]$/g, '');
-    return { type: 'smtp', host, port: port(env, 'SMTP_URL', u.port, encryption === 'tls' ? 465 : 587), encryption, auth };
+    return {
+      type: 'smtp',
+      host,
+      port: port(env, 'SMTP_URL', u.port, encryption === 'tls' ? 465 : 587),
+      encryption,
+      auth,
+    };
   }
   if (env.SENDGRID_API_KEY) {
     return { type: 'sendgrid', apiKey: env.SENDGRID_API_KEY, baseUrl: env.SENDGRID_BASE_URL };
   }
   if (env.SES_REGION) {
-    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(env.SES_REGION)) throw new SampleConfigError('SES_REGION', 'is not an AWS region');
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(env.SES_REGION))
+      throw new SampleConfigError('SES_REGION', 'is not an AWS region');
     return { type: 'ses', region: env.SES_REGION, ...(env.SES_ENDPOINT ? { endpoint: env.SES_ENDPOINT } : {}) };
   }
   if (env.MAILGUN_API_KEY || env.MAILGUN_DOMAIN) {

@@ -20,7 +20,9 @@ export class MailController {
   async newsletter(@Body() body: { recipients?: string[] }) {
     const results = await this.mail.newsletter(Array.isArray(body?.recipients) ? body.recipients.map(String) : []);
     return results.map(({ to, result }) =>
-      result.ok ? { to, ok: true, messageId: result.messageId } : { to, ok: false, error: result.error.code, message: result.error.message },
+      result.ok
+        ? { to, ok: true, messageId: result.messageId }
+        : { to, ok: false, error: result.error.code, message: result.error.message },
     );
   }
 }

@@ -18,7 +18,9 @@ export class MailService {
         `Hello ${name},\n\nthanks for signing up.`,
         `<h1>Hello ${escape(name)}</h1><p>Thanks for signing up.</p>`,
       )
-      .attachment(new Attachment('getting-started.txt', 'text/plain', `Getting started, ${name}:\n1. Log in\n2. Explore\n`))
+      .attachment(
+        new Attachment('getting-started.txt', 'text/plain', `Getting started, ${name}:\n1. Log in\n2. Explore\n`),
+      )
       .tag('welcome')
       .build();
     return this.email.sendEmail(email, { idempotencyKey });

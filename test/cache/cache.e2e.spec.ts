@@ -8,7 +8,10 @@ describe.each(MATRIX)('CacheInterceptor e2e (%s, %s)', (platform, store) => {
   const calls = new Calls();
 
   beforeAll(async () => {
-    app = await startApp(platform, cacheApp({ storage: storageFor(store, 'cache-e2e'), cache: { ttlMs: 60_000 } }, calls));
+    app = await startApp(
+      platform,
+      cacheApp({ storage: storageFor(store, 'cache-e2e'), cache: { ttlMs: 60_000 } }, calls),
+    );
   });
   afterAll(() => app.close());
 

@@ -1,10 +1,5 @@
 import { describe, expect, it, beforeAll, afterAll, afterEach } from '@jest/globals';
-import {
-  type Backend,
-  BackendSerializationError,
-  BackendValidationError,
-  BackendValueError,
-} from '../../lib/index.js';
+import { type Backend, BackendSerializationError, BackendValidationError, BackendValueError } from '../../lib/index.js';
 
 /** A backend under test and how to dispose of it. */
 export interface BackendFixture {

@@ -8,8 +8,22 @@ import { fieldValues, type MailgunForm } from '../utils/mailgun-peer.js';
 import type { SesStoredEmail } from '../utils/ses-peer.js';
 
 const STANDARD = new Set([
-  'from', 'to', 'cc', 'bcc', 'reply-to', 'subject', 'date', 'message-id', 'mime-version', 'content-type',
-  'content-transfer-encoding', 'content-disposition', 'content-id', 'return-path', 'received', 'x-mailer',
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'reply-to',
+  'subject',
+  'date',
+  'message-id',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
+  'content-disposition',
+  'content-id',
+  'return-path',
+  'received',
+  'x-mailer',
 ]);
 
 /** Parses one address (`Name <a@b>`, possibly RFC 2047 encoded) with nodemailer's own parser. */
@@ -32,7 +46,9 @@ export function fromParsedMail(parsed: ParsedMail, raw: Buffer, envelope?: strin
   const fromValue = parsed.from?.value[0];
   const rawHeaders = raw.toString('utf8').split(/\r?\n\r?\n/)[0];
   return {
-    from: fromValue?.name ? { address: fromValue.address ?? '', name: fromValue.name } : { address: fromValue?.address ?? '' },
+    from: fromValue?.name
+      ? { address: fromValue.address ?? '', name: fromValue.name }
+      : { address: fromValue?.address ?? '' },
     to: addresses(parsed.to),
     cc: addresses(parsed.cc),
     recipients: envelope,
@@ -41,7 +57,11 @@ export function fromParsedMail(parsed: ParsedMail, raw: Buffer, envelope?: strin
     subject: parsed.subject ?? '',
     text: parsed.text,
     html: parsed.html === false ? undefined : parsed.html,
-    attachments: parsed.attachments.map((a) => ({ filename: a.filename ?? '', contentType: a.contentType, content: a.content })),
+    attachments: parsed.attachments.map((a) => ({
+      filename: a.filename ?? '',
+      contentType: a.contentType,
+      content: a.content,
+    })),
     headers,
   };
 }
@@ -60,7 +80,11 @@ export function fromSendGrid(b: SendGridBody): DeliveredEmail {
     subject: b.subject,
     text: b.content.find((c) => c.type === 'text/plain')?.value,
     html: b.content.find((c) => c.type === 'text/html')?.value,
-    attachments: (b.attachments ?? []).map((a) => ({ filename: a.filename, contentType: a.type ?? '', content: Buffer.from(a.content, 'base64') })),
+    attachments: (b.attachments ?? []).map((a) => ({
+      filename: a.filename,
+      contentType: a.type ?? '',
+      content: Buffer.from(a.content, 'base64'),
+    })),
     headers: Object.fromEntries(Object.entries(b.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
   };
 }
@@ -83,7 +107,9 @@ export function fromMailgun(form: MailgunForm): DeliveredEmail {
     subject: fieldValues(form, 'subject')[0],
     text: fieldValues(form, 'text')[0],
     html: fieldValues(form, 'html')[0],
-    attachments: form.files.filter((f) => f.field === 'attachment').map((f) => ({ filename: f.filename, contentType: f.mimeType, content: f.data })),
+    attachments: form.files
+      .filter((f) => f.field === 'attachment')
+      .map((f) => ({ filename: f.filename, contentType: f.mimeType, content: f.data })),
     headers,
   };
 }
@@ -103,7 +129,11 @@ export function fromSes(e: SesStoredEmail): DeliveredEmail {
     subject: libmime.decodeWords(e.subject),
     text: e.body.text,
     html: e.body.html,
-    attachments: e.attachments.map((a) => ({ filename: a.filename ?? '', contentType: a.contentType, content: Buffer.from(a.content, 'base64') })),
+    attachments: e.attachments.map((a) => ({
+      filename: a.filename ?? '',
+      contentType: a.contentType,
+      content: Buffer.from(a.content, 'base64'),
+    })),
     headers,
   };
 }

@@ -70,7 +70,11 @@ describe('Email.builder()', () => {
     ['no sender', () => Email.builder().to('a@example.com').subject('s').textBody('t').build(), /sender/],
     ['no recipient', () => Email.builder().from('a@example.com').subject('s').textBody('t').build(), /recipient/],
     ['an empty subject', () => base().subject('   ').build(), /subject/],
-    ['a missing subject', () => Email.builder().from('a@example.com').to('b@example.com').textBody('t').build(), /subject/],
+    [
+      'a missing subject',
+      () => Email.builder().from('a@example.com').to('b@example.com').textBody('t').build(),
+      /subject/,
+    ],
     ['no body', () => Email.builder().from('a@example.com').to('b@example.com').subject('s').build(), /body/],
     ['empty bodies', () => base().bothBody('', '').build(), /body/],
   ])('refuses %s', (_label, fn, message) => {
@@ -149,7 +153,16 @@ describe('addresses', () => {
 });
 
 describe('header injection is refused, never stripped', () => {
-  const payloads = ['\r\nBcc: evil@example.com', '\nBcc: evil@example.com', '\rX: y', 'nul\u0000', 'tab\there', 'del\u007f', 'nel\u0085', 'ls\u2028'];
+  const payloads = [
+    '\r\nBcc: evil@example.com',
+    '\nBcc: evil@example.com',
+    '\rX: y',
+    'nul\u0000',
+    'tab\there',
+    'del\u007f',
+    'nel\u0085',
+    'ls\u2028',
+  ];
 
   it.each(payloads)('in the subject: %j', (p) => {
     expect(validationError(() => base().subject(`Hi${p}`).build()).message).toMatch(/subject/);
@@ -164,11 +177,17 @@ describe('header injection is refused, never stripped', () => {
   });
 
   it.each(payloads)('in an attachment filename: %j', (p) => {
-    validationError(() => base().attachment(new Attachment(`f${p}.txt`, 'text/plain', 'x')).build());
+    validationError(() =>
+      base()
+        .attachment(new Attachment(`f${p}.txt`, 'text/plain', 'x'))
+        .build(),
+    );
   });
 
   it('in a List-* header comment (nodemailer 9.x advisory)', () => {
-    validationError(() => base().header('List-Unsubscribe', '<mailto:u@example.com> (x\r\nBcc: evil@example.com)').build());
+    validationError(() =>
+      base().header('List-Unsubscribe', '<mailto:u@example.com> (x\r\nBcc: evil@example.com)').build(),
+    );
   });
 
   it.each([
@@ -199,7 +218,9 @@ describe('header injection is refused, never stripped', () => {
   });
 
   it('accepts a non-ASCII header value and ordinary custom headers', () => {
-    expect(base().header('X-Tenant-Id', 'tenant ä').header('List-Unsubscribe', '<mailto:u@example.com>').build().headers).toEqual({
+    expect(
+      base().header('X-Tenant-Id', 'tenant ä').header('List-Unsubscribe', '<mailto:u@example.com>').build().headers,
+    ).toEqual({
       'X-Tenant-Id': 'tenant ä',
       'List-Unsubscribe': '<mailto:u@example.com>',
     });
@@ -208,16 +229,28 @@ describe('header injection is refused, never stripped', () => {
 
 describe('attachments, tags and metadata', () => {
   it.each([['text'], ['text/'], ['text/plain\r\nX: y'], ['a b/c']])('refuses content type %j', (type) => {
-    validationError(() => base().attachment(new Attachment('a.txt', type, 'x')).build());
+    validationError(() =>
+      base()
+        .attachment(new Attachment('a.txt', type, 'x'))
+        .build(),
+    );
   });
 
   it('accepts a content type with parameters', () => {
-    expect(base().attachment(new Attachment('a.txt', 'text/plain; charset="utf-8"', 'x')).build().attachments).toHaveLength(1);
+    expect(
+      base()
+        .attachment(new Attachment('a.txt', 'text/plain; charset="utf-8"', 'x'))
+        .build().attachments,
+    ).toHaveLength(1);
   });
 
   it('refuses non-byte content and bad content ids', () => {
     validationError(() => new Attachment('a', 'text/plain', 42 as unknown as string));
-    validationError(() => base().attachment(Attachment.inline('a.png', 'image/png', 'x', 'bad id<')).build());
+    validationError(() =>
+      base()
+        .attachment(Attachment.inline('a.png', 'image/png', 'x', 'bad id<'))
+        .build(),
+    );
     validationError(() =>
       base()
         .attachment(Attachment.inline('a.png', 'image/png', 'x', 'same'))

@@ -60,7 +60,9 @@ describe('BackendsModule email option', () => {
     const email = m.get<EmailBackend>(EMAIL_BACKEND);
     await m.close();
     moduleRef = undefined;
-    await expect(email.sendEmail(Email.builder().from('a@example.com').to('b@example.com').subject('s').textBody('t').build())).rejects.toMatchObject({
+    await expect(
+      email.sendEmail(Email.builder().from('a@example.com').to('b@example.com').subject('s').textBody('t').build()),
+    ).rejects.toMatchObject({
       code: 'configuration',
     });
   });

@@ -63,7 +63,11 @@ describe('MailgunBackend: the request, as the Messages API documents it', () => 
     expect(fieldValues(form, 'o:tag')).toEqual(['welcome', 'onboarding']);
     expect(fieldValues(form, 'v:tenant-id')).toEqual(['t1']);
     expect(form.files).toHaveLength(1);
-    expect(form.files[0]).toMatchObject({ field: 'attachment', filename: 'résumé.bin', mimeType: 'application/octet-stream' });
+    expect(form.files[0]).toMatchObject({
+      field: 'attachment',
+      filename: 'résumé.bin',
+      mimeType: 'application/octet-stream',
+    });
     expect(form.files[0].data.equals(bin)).toBe(true);
   });
 
@@ -115,7 +119,11 @@ describe('MailgunBackend: errors, retries and secrets', () => {
   it('400 is `rejected` with the API message, not retried', async () => {
     peer.script({ status: 400, body: { message: "'from' parameter is not a valid address" } });
     const err = await failure(backend.sendEmail(simple()));
-    expect(err).toMatchObject({ code: 'rejected', status: 400, providerMessage: "'from' parameter is not a valid address" });
+    expect(err).toMatchObject({
+      code: 'rejected',
+      status: 400,
+      providerMessage: "'from' parameter is not a valid address",
+    });
     expect(peer.requests).toHaveLength(1);
   });
 

@@ -65,8 +65,19 @@ describe('SendGridBackend: the request, as the v3 API documents it', () => {
       { type: 'text/html', value: '<p>html</p>' },
     ]);
     expect(body.attachments).toEqual([
-      { content: Buffer.from([0, 1, 2, 255]).toString('base64'), filename: 'a.bin', type: 'application/octet-stream', disposition: 'attachment' },
-      { content: Buffer.from('png').toString('base64'), filename: 'logo.png', type: 'image/png', disposition: 'inline', content_id: 'logo' },
+      {
+        content: Buffer.from([0, 1, 2, 255]).toString('base64'),
+        filename: 'a.bin',
+        type: 'application/octet-stream',
+        disposition: 'attachment',
+      },
+      {
+        content: Buffer.from('png').toString('base64'),
+        filename: 'logo.png',
+        type: 'image/png',
+        disposition: 'inline',
+        content_id: 'logo',
+      },
     ]);
     expect(body.headers).toEqual({ 'X-Tenant-Id': 'tenant ä' });
     expect(body.categories).toEqual(['welcome', 'onboarding']);
@@ -75,7 +86,10 @@ describe('SendGridBackend: the request, as the v3 API documents it', () => {
 
   it('reuses connections across a bulk send', async () => {
     const before = peer.connections;
-    const results = await backend.sendBulk(Array.from({ length: 20 }, (_, i) => simple(`s${i}`)), { concurrency: 4 });
+    const results = await backend.sendBulk(
+      Array.from({ length: 20 }, (_, i) => simple(`s${i}`)),
+      { concurrency: 4 },
+    );
     expect(results.every((r) => r.ok)).toBe(true);
     expect(peer.connections - before).toBeLessThanOrEqual(4);
   });
@@ -83,7 +97,10 @@ describe('SendGridBackend: the request, as the v3 API documents it', () => {
 
 describe('SendGridBackend: errors, retries and secrets', () => {
   it('400 is `rejected`, not retried, with the API errors as provider message', async () => {
-    peer.script({ status: 400, body: { errors: [{ field: 'from.email', message: 'does not match a verified Sender Identity' }] } });
+    peer.script({
+      status: 400,
+      body: { errors: [{ field: 'from.email', message: 'does not match a verified Sender Identity' }] },
+    });
     const err = await failure(backend.sendEmail(simple()));
     expect(err).toMatchObject({ code: 'rejected', status: 400, retryable: false, possiblyDelivered: false });
     expect(err.providerMessage).toBe('from.email: does not match a verified Sender Identity');
@@ -115,7 +132,10 @@ describe('SendGridBackend: errors, retries and secrets', () => {
   });
 
   it('429 honours Retry-After, then succeeds', async () => {
-    const b = new SendGridBackend(apiKey, { baseUrl: peer.url, retry: { retries: 2, minDelayMs: 1, maxDelayMs: 2000 } });
+    const b = new SendGridBackend(apiKey, {
+      baseUrl: peer.url,
+      retry: { retries: 2, minDelayMs: 1, maxDelayMs: 2000 },
+    });
     extra.push(b);
     peer.script({ status: 429, headers: { 'retry-after': '1' }, body: { errors: [{ message: 'too many requests' }] } });
     const start = Date.now();

@@ -11,7 +11,8 @@ import { failure } from './failure.util.js';
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 const credentials = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'ses-spec-Secret-Access-Key' };
 const retry = { retries: 2, minDelayMs: 1, maxDelayMs: 50 };
-const simple = () => Email.builder().from('sender@example.com').to('rcpt@example.com').subject('hello').textBody('body').build();
+const simple = () =>
+  Email.builder().from('sender@example.com').to('rcpt@example.com').subject('hello').textBody('body').build();
 
 let ses: SesPeer;
 let client: SESv2Client;
@@ -59,7 +60,10 @@ describe('SesBackend against aws-ses-v2-local', () => {
     const [input] = inputs;
     expect(input.Destination).toEqual({ ToAddresses: ['a@example.com'], BccAddresses: ['hidden@example.com'] });
     expect(input.FromEmailAddress).toBe('=?UTF-8?B?U8OpbmRlcg==?= <sender@example.com>');
-    expect(input.Content?.Simple?.Attachments?.[0]).toMatchObject({ FileName: 'a.bin', ContentDisposition: 'ATTACHMENT' });
+    expect(input.Content?.Simple?.Attachments?.[0]).toMatchObject({
+      FileName: 'a.bin',
+      ContentDisposition: 'ATTACHMENT',
+    });
     expect(input.EmailTags).toEqual([{ Name: 'tenant', Value: 't1' }]);
     const [stored] = await ses.emails();
     expect(stored.messageId).toBe(sent.messageId);

@@ -101,7 +101,10 @@ describe('SmtpBackend: what arrives, parsed field by field', () => {
   it('reuses pooled connections across a bulk send (no more than poolSize)', async () => {
     const p = await peer({ mode: 'none' });
     const b = backend({ port: p.port, encryption: 'none', poolSize: 2 });
-    const results = await b.sendBulk(Array.from({ length: 20 }, (_, i) => simple(`r${i}@example.com`, `s${i}`)), { concurrency: 5 });
+    const results = await b.sendBulk(
+      Array.from({ length: 20 }, (_, i) => simple(`r${i}@example.com`, `s${i}`)),
+      { concurrency: 5 },
+    );
     expect(results.every((r) => r.ok)).toBe(true);
     expect(p.messages).toHaveLength(20);
     expect(p.connections.size).toBeLessThanOrEqual(2);
@@ -142,14 +145,20 @@ describe('SmtpBackend: failures', () => {
   it('a wrong password is `authentication` and the password is nowhere in the error', async () => {
     const password = 'wrong-Secret-Pa55word';
     const p = await peer({ mode: 'starttls', cert, auth: { username: 'u', password: 'right' } });
-    const b = backend({ port: p.port, encryption: 'starttls', auth: { username: 'u', password }, tls: { ca: cert.cert } });
+    const b = backend({
+      port: p.port,
+      encryption: 'starttls',
+      auth: { username: 'u', password },
+      tls: { ca: cert.cert },
+    });
     const err = (await b.sendEmail(simple()).catch((e: unknown) => e)) as EmailError;
     expect(err.code).toBe('authentication');
     expect(err.status).toBe(535);
     expect(err.retryable).toBe(false);
     const b64 = Buffer.from(password).toString('base64');
     let chain = '';
-    for (let e: unknown = err; e; e = (e as Error).cause) chain += `${String(e)} ${(e as Error).stack} ${JSON.stringify(e)} `;
+    for (let e: unknown = err; e; e = (e as Error).cause)
+      chain += `${String(e)} ${(e as Error).stack} ${JSON.stringify(e)} `;
     const shown = `${err.message} ${String(err)} ${JSON.stringify(err)} ${inspect(err, { depth: 10, showHidden: true })} ${chain} ${inspect(b, { showHidden: true })}`;
     expect(shown).not.toContain(password);
     expect(shown).not.toContain(b64);
@@ -184,12 +193,16 @@ describe('SmtpBackend: failures', () => {
     await new Promise((r) => setTimeout(r, 900));
     expect(p.messages).toHaveLength(1);
     p.reset();
-    const keyed = (await b.sendEmail(simple(), { idempotencyKey: 'smtp-timeout' }).catch((e: unknown) => e)) as EmailError;
+    const keyed = (await b
+      .sendEmail(simple(), { idempotencyKey: 'smtp-timeout' })
+      .catch((e: unknown) => e)) as EmailError;
     expect(keyed.code).toBe('timeout');
     await new Promise((r) => setTimeout(r, 900));
     expect(p.messages).toHaveLength(1 + retry.retries);
     // The key stays reserved "in doubt": sending it again does not reach the server.
-    const again = (await b.sendEmail(simple(), { idempotencyKey: 'smtp-timeout' }).catch((e: unknown) => e)) as EmailError;
+    const again = (await b
+      .sendEmail(simple(), { idempotencyKey: 'smtp-timeout' })
+      .catch((e: unknown) => e)) as EmailError;
     expect(again.code).toBe('timeout');
     expect(again.message).toMatch(/in doubt/);
     expect(p.messages).toHaveLength(1 + retry.retries);

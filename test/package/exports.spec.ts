@@ -29,7 +29,11 @@ describe('the built package (dist/)', () => {
   });
 
   it('resolves by its package name through the exports map, for import and require', async () => {
-    const esm = await run('node', ['--input-type=module', '-e', `import { STORAGE_BACKEND } from 'nestjs-backends'; console.log(STORAGE_BACKEND)`]);
+    const esm = await run('node', [
+      '--input-type=module',
+      '-e',
+      `import { STORAGE_BACKEND } from 'nestjs-backends'; console.log(STORAGE_BACKEND)`,
+    ]);
     const cjs = await run('node', ['-e', `console.log(require('nestjs-backends').STORAGE_BACKEND)`]);
     expect(esm.stdout.trim()).toBe('NESTJS_BACKENDS_STORAGE_BACKEND');
     expect(cjs.stdout.trim()).toBe('NESTJS_BACKENDS_STORAGE_BACKEND');

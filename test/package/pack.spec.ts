@@ -39,7 +39,9 @@ describe('npm pack', () => {
       (p) => !/^dist\//.test(p) && !['README.md', 'LICENSE', 'CHANGELOG.md', 'package.json'].includes(p),
     );
     expect(unexpected).toEqual([]);
-    expect(paths).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'README.md', 'LICENSE', 'CHANGELOG.md']));
+    expect(paths).toEqual(
+      expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'README.md', 'LICENSE', 'CHANGELOG.md']),
+    );
     expect(paths.some((p) => p.includes('.spec.') || p.startsWith('test/') || p.startsWith('lib/'))).toBe(false);
 
     for (const nest of ['12.5.1', '11.2.10']) {
@@ -49,8 +51,18 @@ describe('npm pack', () => {
       writeFileSync(join(app, 'main.mjs'), APP);
       await run(
         'npm',
-        ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', join(scratch, info.filename),
-          `@nestjs/common@${nest}`, `@nestjs/core@${nest}`, 'reflect-metadata@0.2.2', 'rxjs@7.8.2'],
+        [
+          'install',
+          '--no-audit',
+          '--no-fund',
+          '--prefer-offline',
+          '--loglevel=error',
+          join(scratch, info.filename),
+          `@nestjs/common@${nest}`,
+          `@nestjs/core@${nest}`,
+          'reflect-metadata@0.2.2',
+          'rxjs@7.8.2',
+        ],
         { cwd: app },
       );
       const out = await run('node', ['main.mjs'], { cwd: app });

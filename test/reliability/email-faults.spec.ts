@@ -19,7 +19,8 @@ process.env.AWS_EC2_METADATA_DISABLED = 'true';
 const TIMEOUT_MS = 400;
 const SLACK_MS = 600;
 const retry = { retries: 2, minDelayMs: 1, maxDelayMs: 3000 };
-const simple = () => Email.builder().from('sender@example.com').to('rcpt@example.com').subject('fault').textBody('body').build();
+const simple = () =>
+  Email.builder().from('sender@example.com').to('rcpt@example.com').subject('fault').textBody('body').build();
 
 /** What a caller sees of a send: the error fields that drive its decisions, and what reached the provider. */
 interface Observed {
@@ -92,9 +93,18 @@ beforeAll(async () => {
     {
       name: 'ses',
       peer: sesPeer,
-      backend: new SesBackend({ ...options, endpoint: sesPeer.url, region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 'faults-secret' } }),
+      backend: new SesBackend({
+        ...options,
+        endpoint: sesPeer.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'AKID', secretAccessKey: 'faults-secret' },
+      }),
       fail: (status, headers) =>
-        sesError(status, status === 429 ? 'TooManyRequestsException' : status === 503 ? 'ServiceUnavailable' : 'InternalFailure', headers),
+        sesError(
+          status,
+          status === 429 ? 'TooManyRequestsException' : status === 503 ? 'ServiceUnavailable' : 'InternalFailure',
+          headers,
+        ),
       seesRetryAfter: true,
     },
     {
@@ -118,7 +128,10 @@ afterAll(async () => {
 });
 
 /** Runs the same fault against every HTTP provider and returns what each caller saw. */
-async function acrossProviders(script: (t: HttpTarget) => Reply[], key?: (t: HttpTarget) => string): Promise<Record<string, Observed>> {
+async function acrossProviders(
+  script: (t: HttpTarget) => Reply[],
+  key?: (t: HttpTarget) => string,
+): Promise<Record<string, Observed>> {
   const seen: Record<string, Observed> = {};
   for (const t of targets) {
     t.peer.script(...script(t));
@@ -128,10 +141,17 @@ async function acrossProviders(script: (t: HttpTarget) => Reply[], key?: (t: Htt
 }
 
 /** The decision-relevant fields, which must be the same for every provider. */
-const decision = ({ ok, code, retryable, possiblyDelivered, requests }: Observed) => ({ ok, code, retryable, possiblyDelivered, requests });
+const decision = ({ ok, code, retryable, possiblyDelivered, requests }: Observed) => ({
+  ok,
+  code,
+  retryable,
+  possiblyDelivered,
+  requests,
+});
 
 function expectSameEverywhere(seen: Record<string, Observed>, expected: Partial<Observed>): void {
-  for (const [name, o] of Object.entries(seen)) expect({ name, ...decision(o) }).toEqual({ name, ...decision({ ...o, ...expected }) });
+  for (const [name, o] of Object.entries(seen))
+    expect({ name, ...decision(o) }).toEqual({ name, ...decision({ ...o, ...expected }) });
 }
 
 describe('email faults: the same outcome on every HTTP provider', () => {
@@ -144,7 +164,13 @@ describe('email faults: the same outcome on every HTTP provider', () => {
   it('429 with a Retry-After beyond maxDelayMs: not retried, `rate_limited` with retryAfterMs', async () => {
     const seen = await acrossProviders((t) => [t.fail(429, { 'retry-after': '120' })]);
     for (const t of targets.filter((x) => x.seesRetryAfter)) {
-      expect(decision(seen[t.name])).toEqual({ ok: false, code: 'rate_limited', retryable: true, possiblyDelivered: false, requests: 1 });
+      expect(decision(seen[t.name])).toEqual({
+        ok: false,
+        code: 'rate_limited',
+        retryable: true,
+        possiblyDelivered: false,
+        requests: 1,
+      });
       expect(seen[t.name].retryAfterMs).toBe(120_000);
     }
   });
@@ -157,26 +183,62 @@ describe('email faults: the same outcome on every HTTP provider', () => {
   it('500: in doubt, not retried without a key; retried with one, and the key then returns the first result', async () => {
     const seen = await acrossProviders((t) => [t.fail(500)]);
     expectSameEverywhere(seen, { ok: false, code: 'provider', retryable: false, possiblyDelivered: true, requests: 1 });
-    const keyed = await acrossProviders((t) => [t.fail(500)], (t) => `500-${t.name}`);
+    const keyed = await acrossProviders(
+      (t) => [t.fail(500)],
+      (t) => `500-${t.name}`,
+    );
     expectSameEverywhere(keyed, { ok: true, requests: 2 });
-    const again = await acrossProviders(() => [], (t) => `500-${t.name}`);
+    const again = await acrossProviders(
+      () => [],
+      (t) => `500-${t.name}`,
+    );
     expectSameEverywhere(again, { ok: true, requests: 0 });
   });
 
   it('connection reset after the request arrived: in doubt, not retried without a key; retried with one', async () => {
     const seen = await acrossProviders(() => ['reset']);
-    expectSameEverywhere(seen, { ok: false, code: 'connection', retryable: false, possiblyDelivered: true, requests: 1 });
-    const keyed = await acrossProviders(() => ['reset'], (t) => `reset-${t.name}`);
+    expectSameEverywhere(seen, {
+      ok: false,
+      code: 'connection',
+      retryable: false,
+      possiblyDelivered: true,
+      requests: 1,
+    });
+    const keyed = await acrossProviders(
+      () => ['reset'],
+      (t) => `reset-${t.name}`,
+    );
     expectSameEverywhere(keyed, { ok: true, requests: 2 });
-    const again = await acrossProviders(() => [], (t) => `reset-${t.name}`);
+    const again = await acrossProviders(
+      () => [],
+      (t) => `reset-${t.name}`,
+    );
     expectSameEverywhere(again, { ok: true, requests: 0 });
   });
 
   it('an in-doubt failure that persists with a key: retried up to retry.retries, then the key answers "in doubt" without a send', async () => {
-    const keyed = await acrossProviders((t) => Array.from({ length: 1 + retry.retries }, () => t.fail(500)), (t) => `500x-${t.name}`);
-    expectSameEverywhere(keyed, { ok: false, code: 'provider', retryable: false, possiblyDelivered: true, requests: 1 + retry.retries });
-    const again = await acrossProviders(() => [], (t) => `500x-${t.name}`);
-    expectSameEverywhere(again, { ok: false, code: 'provider', retryable: false, possiblyDelivered: true, requests: 0 });
+    const keyed = await acrossProviders(
+      (t) => Array.from({ length: 1 + retry.retries }, () => t.fail(500)),
+      (t) => `500x-${t.name}`,
+    );
+    expectSameEverywhere(keyed, {
+      ok: false,
+      code: 'provider',
+      retryable: false,
+      possiblyDelivered: true,
+      requests: 1 + retry.retries,
+    });
+    const again = await acrossProviders(
+      () => [],
+      (t) => `500x-${t.name}`,
+    );
+    expectSameEverywhere(again, {
+      ok: false,
+      code: 'provider',
+      retryable: false,
+      possiblyDelivered: true,
+      requests: 0,
+    });
   });
 
   it('a hang past timeoutMs: `timeout` in doubt, within the deadline, one request', async () => {
@@ -188,7 +250,12 @@ describe('email faults: the same outcome on every HTTP provider', () => {
   it('nothing listening: `connection`, retried (nothing was sent), then given up', async () => {
     const dead = [
       new SendGridBackend('SG.x', { retry, baseUrl: 'http://127.0.0.1:1' }),
-      new SesBackend({ retry, endpoint: 'http://127.0.0.1:1', region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
+      new SesBackend({
+        retry,
+        endpoint: 'http://127.0.0.1:1',
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      }),
       new MailgunBackend('key-x', 'mg.example.test', { retry, url: 'http://127.0.0.1:1' }),
     ];
     try {
@@ -212,7 +279,12 @@ describe('email faults: the same outcome on every HTTP provider', () => {
     }, cert);
     const backends = [
       new SendGridBackend('SG.x', { retry, baseUrl: tlsPeer.url }),
-      new SesBackend({ retry, endpoint: tlsPeer.url, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
+      new SesBackend({
+        retry,
+        endpoint: tlsPeer.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      }),
       new MailgunBackend('key-x', 'mg.example.test', { retry, url: tlsPeer.url }),
     ];
     try {
@@ -243,7 +315,14 @@ describe('email faults: SMTP gives the same outcomes', () => {
   });
   async function smtp(options: Parameters<typeof RawSmtpPeer.start>[0]) {
     const peer = await RawSmtpPeer.start(options);
-    const backend = new SmtpBackend({ host: '127.0.0.1', port: peer.port, encryption: 'none', retry, timeoutMs: TIMEOUT_MS, poolSize: 1 });
+    const backend = new SmtpBackend({
+      host: '127.0.0.1',
+      port: peer.port,
+      encryption: 'none',
+      retry,
+      timeoutMs: TIMEOUT_MS,
+      poolSize: 1,
+    });
     opened.push(peer, backend);
     return { peer, backend, count: () => peer.received };
   }
@@ -258,20 +337,38 @@ describe('email faults: SMTP gives the same outcomes', () => {
   it('554 at RCPT: `rejected`, not retried', async () => {
     const t = await smtp({ rcptReplies: ['554 5.7.1 no'] });
     const o = await observe(t);
-    expect(decision(o)).toEqual({ ok: false, code: 'rejected', retryable: false, possiblyDelivered: false, requests: 0 });
+    expect(decision(o)).toEqual({
+      ok: false,
+      code: 'rejected',
+      retryable: false,
+      possiblyDelivered: false,
+      requests: 0,
+    });
     expect(t.peer.connections).toBe(1);
   });
 
   it('reset before the greeting: `connection`, retried (nothing was sent), then given up', async () => {
     const t = await smtp({ resetAt: 'greeting' });
     const o = await observe(t);
-    expect(decision(o)).toEqual({ ok: false, code: 'connection', retryable: true, possiblyDelivered: false, requests: 0 });
+    expect(decision(o)).toEqual({
+      ok: false,
+      code: 'connection',
+      retryable: true,
+      possiblyDelivered: false,
+      requests: 0,
+    });
     expect(t.peer.connections).toBe(1 + retry.retries);
   });
 
   it('reset after the message arrived: in doubt, not retried without a key; retried with one', async () => {
     const t = await smtp({ resetAt: 'after-data' });
-    expect(decision(await observe(t))).toEqual({ ok: false, code: 'connection', retryable: false, possiblyDelivered: true, requests: 1 });
+    expect(decision(await observe(t))).toEqual({
+      ok: false,
+      code: 'connection',
+      retryable: false,
+      possiblyDelivered: true,
+      requests: 1,
+    });
     // Every attempt is reset after the message: retried retry.retries times, then "in doubt" for the key.
     expect(decision(await observe(t, 'smtp-reset'))).toEqual({
       ok: false,

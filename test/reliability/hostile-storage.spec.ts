@@ -7,7 +7,32 @@ const SEED = 20_260_707;
 const MAX_KEY_BYTES = 1024;
 
 /** Characters that mean something to Redis globs, Cluster hash tags, RESP or a log line. */
-const SPECIALS = ['*', '?', '[', ']', '^', '-', '\\', '{', '}', '{}', ' ', '\t', '\n', '\r\n', '\u0000', ':', '"', "'", '%s', '\u2028', '😀', 'é', 'e\u0301', '\uFEFF'];
+const SPECIALS = [
+  '*',
+  '?',
+  '[',
+  ']',
+  '^',
+  '-',
+  '\\',
+  '{',
+  '}',
+  '{}',
+  ' ',
+  '\t',
+  '\n',
+  '\r\n',
+  '\u0000',
+  ':',
+  '"',
+  "'",
+  '%s',
+  '\u2028',
+  '😀',
+  'é',
+  'e\u0301',
+  '\uFEFF',
+];
 
 const piece = fc.oneof(
   fc.constantFrom(...SPECIALS),
@@ -16,16 +41,20 @@ const piece = fc.oneof(
 );
 
 /** Arbitrary well-formed keys of 1 byte to 1 KiB, heavy on special characters. */
-const key: fc.Arbitrary<string> = fc.oneof(
-  { weight: 8, arbitrary: fc.array(piece, { minLength: 1, maxLength: 24 }).map((parts) => parts.join('')) },
-  {
-    weight: 1,
-    arbitrary: fc.tuple(fc.array(piece, { maxLength: 6 }), fc.integer({ min: 1, max: MAX_KEY_BYTES })).map(([parts, n]) => {
-      const head = parts.join('');
-      return head + 'x'.repeat(Math.max(0, n - Buffer.byteLength(head)));
-    }),
-  },
-).filter((k) => k.length > 0 && Buffer.byteLength(k) <= MAX_KEY_BYTES);
+const key: fc.Arbitrary<string> = fc
+  .oneof(
+    { weight: 8, arbitrary: fc.array(piece, { minLength: 1, maxLength: 24 }).map((parts) => parts.join('')) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.array(piece, { maxLength: 6 }), fc.integer({ min: 1, max: MAX_KEY_BYTES }))
+        .map(([parts, n]) => {
+          const head = parts.join('');
+          return head + 'x'.repeat(Math.max(0, n - Buffer.byteLength(head)));
+        }),
+    },
+  )
+  .filter((k) => k.length > 0 && Buffer.byteLength(k) <= MAX_KEY_BYTES);
 
 /** What JSON makes of a value (-0 becomes 0): the identity every backend must keep. */
 const asJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
@@ -41,7 +70,10 @@ beforeAll(async () => {
   targets = [
     { name: 'memory', backend: new MemoryBackend() },
     { name: 'Redis', backend: await RedisBackend.connect(redisUrl(), { keyPrefix: uniquePrefix('hostile') }) },
-    { name: 'Cluster', backend: await RedisBackend.connect({ cluster: clusterNodes() }, { keyPrefix: uniquePrefix('hostile') }) },
+    {
+      name: 'Cluster',
+      backend: await RedisBackend.connect({ cluster: clusterNodes() }, { keyPrefix: uniquePrefix('hostile') }),
+    },
   ];
 });
 afterAll(async () => {
@@ -137,14 +169,24 @@ describe('hostile keys and values', () => {
             ].filter((k) => Buffer.byteLength(k) <= MAX_KEY_BYTES);
             const ns = root.namespace(prefix);
             await Promise.all(foreign.map((k) => root.set(k, 'keep')));
-            await Promise.all(own.filter((k) => Buffer.byteLength(prefix + k) <= MAX_KEY_BYTES).map((k) => ns.set(k, 'drop')));
+            await Promise.all(
+              own.filter((k) => Buffer.byteLength(prefix + k) <= MAX_KEY_BYTES).map((k) => ns.set(k, 'drop')),
+            );
             await ns.clear();
             for (const k of own) expect(await ns.get(k)).toBeUndefined();
             expect(await root.getMany(foreign)).toEqual(foreign.map(() => 'keep'));
             await root.clear();
           },
         ),
-        { seed: SEED, numRuns: 40, examples: [['*', ['a'], ['ab', 'b']], ['[ab]', ['x'], ['ax', 'bx']], ['\\', ['x'], ['y']]] },
+        {
+          seed: SEED,
+          numRuns: 40,
+          examples: [
+            ['*', ['a'], ['ab', 'b']],
+            ['[ab]', ['x'], ['ax', 'bx']],
+            ['\\', ['x'], ['y']],
+          ],
+        },
       );
     },
   );

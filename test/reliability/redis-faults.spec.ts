@@ -61,7 +61,8 @@ async function untilItWorks(call: () => Promise<unknown>, maxMs: number): Promis
 }
 
 const nextTurn = () => new Promise((r) => setImmediate(r));
-const offlineQueueLength = (b: RedisBackend) => (b.client as unknown as { offlineQueue: { length: number } }).offlineQueue.length;
+const offlineQueueLength = (b: RedisBackend) =>
+  (b.client as unknown as { offlineQueue: { length: number } }).offlineQueue.length;
 
 function expectAllRejectedInTime(outcomes: Outcome[], deadlineMs: number): void {
   const late = outcomes.filter((o) => o.ms > deadlineMs + SLACK_MS);
@@ -121,7 +122,10 @@ describe('standalone Redis faults', () => {
     open.push(backend);
     await backend.set('k', 'initial');
     server.pause();
-    const calls = [track(() => backend.set('k', 'old')), ...Array.from({ length: 99 }, (_, i) => track(() => mixedCall(backend, i)))];
+    const calls = [
+      track(() => backend.set('k', 'old')),
+      ...Array.from({ length: 99 }, (_, i) => track(() => mixedCall(backend, i))),
+    ];
     expectAllRejectedInTime(await Promise.all(calls.map((c) => c.done)), commandTimeoutMs);
     server.resume();
     await untilItWorks(() => backend.set('k', 'new'), 5000);
@@ -173,14 +177,18 @@ describe('standalone Redis faults', () => {
     const sink = await startSilentServer();
     const { port } = sink;
     const commandTimeoutMs = 300;
-    const backend = RedisBackend.create(`redis://127.0.0.1:${port}`, { commandTimeoutMs, maxPendingWhileDisconnected: 25 });
+    const backend = RedisBackend.create(`redis://127.0.0.1:${port}`, {
+      commandTimeoutMs,
+      maxPendingWhileDisconnected: 25,
+    });
     try {
       const calls = Array.from({ length: 100 }, (_, i) => track(() => mixedCall(backend, i)));
       await nextTurn();
       expect(calls.filter((c) => c.settled)).toHaveLength(75);
       expect(offlineQueueLength(backend)).toBe(0);
       expectAllRejectedInTime(await Promise.all(calls.map((c) => c.done)), commandTimeoutMs);
-      const connect = await track(() => RedisBackend.connect(`redis://127.0.0.1:${port}`, { connectTimeoutMs: 500 })).done;
+      const connect = await track(() => RedisBackend.connect(`redis://127.0.0.1:${port}`, { connectTimeoutMs: 500 }))
+        .done;
       expect(connect.error).toBeInstanceOf(BackendUnavailableError);
       expect(connect.ms).toBeLessThan(500 + SLACK_MS);
     } finally {

@@ -20,7 +20,9 @@ describe('scale-out: one counter shared by 8 processes', () => {
       const prefix = uniquePrefix('scale');
       const outputs = await Promise.all(
         Array.from({ length: PROCESSES }, () =>
-          run('node', [worker, workerTarget(), prefix, 'hits', String(INCREMENTS), '16'], { maxBuffer: 16 * 1024 * 1024 }),
+          run('node', [worker, workerTarget(), prefix, 'hits', String(INCREMENTS), '16'], {
+            maxBuffer: 16 * 1024 * 1024,
+          }),
         ),
       );
       const handedOut = outputs.flatMap(({ stdout }) => JSON.parse(stdout) as number[]);

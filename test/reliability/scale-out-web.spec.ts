@@ -84,7 +84,12 @@ describe.each([
 
   it('a session created through process A is read, touched and destroyed through process B', async () => {
     const [a, b] = instances;
-    const login = await send(`${a.url}/login`, 'POST', { 'content-type': 'application/json' }, JSON.stringify({ user: 'alice' }));
+    const login = await send(
+      `${a.url}/login`,
+      'POST',
+      { 'content-type': 'application/json' },
+      JSON.stringify({ user: 'alice' }),
+    );
     expect(login.status).toBe(200);
     const cookie = String((login.headers['set-cookie'] as string[])[0]).split(';')[0];
     const sid = decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0];

@@ -56,7 +56,8 @@ async function failure(call: () => Promise<unknown>, ...owners: unknown[]): Prom
   return err as Error;
 }
 
-const simple = () => Email.builder().from('sender@example.com').to('rcpt@example.com').subject('s').textBody('t').build();
+const simple = () =>
+  Email.builder().from('sender@example.com').to('rcpt@example.com').subject('s').textBody('t').build();
 
 beforeAll(() => {
   Logger.overrideLogger(new CapturingLogger());
@@ -97,7 +98,12 @@ describe('secrets never leak: Redis password', () => {
   it('wrong password (from the URL and from options), server down, server hung, sink', async () => {
     const url = `redis://:${encodeURIComponent(SECRETS.redis)}@127.0.0.1:${server.port}`;
     await failure(() => RedisBackend.connect(url, { connectTimeoutMs: 800 }));
-    await failure(() => RedisBackend.connect({ host: '127.0.0.1', port: server.port, password: SECRETS.redis }, { connectTimeoutMs: 800 }));
+    await failure(() =>
+      RedisBackend.connect(
+        { host: '127.0.0.1', port: server.port, password: SECRETS.redis },
+        { connectTimeoutMs: 800 },
+      ),
+    );
 
     const live = await RedisProcess.start(['--requirepass', SECRETS.redis]);
     const backend = await RedisBackend.connect(`redis://:${encodeURIComponent(SECRETS.redis)}@127.0.0.1:${live.port}`, {
@@ -117,7 +123,9 @@ describe('secrets never leak: Redis password', () => {
     const sink: Server = createServer((s) => sockets.add(s.on('error', () => undefined)));
     await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
     const port = (sink.address() as { port: number }).port;
-    await failure(() => RedisBackend.connect({ host: '127.0.0.1', port, password: SECRETS.redis }, { connectTimeoutMs: 300 }));
+    await failure(() =>
+      RedisBackend.connect({ host: '127.0.0.1', port, password: SECRETS.redis }, { connectTimeoutMs: 300 }),
+    );
     for (const s of sockets) s.destroy();
     await new Promise((r) => sink.close(r));
   });
@@ -125,9 +133,13 @@ describe('secrets never leak: Redis password', () => {
   it('through the module: Redis down at start, throttled routes under load, and shutdown', async () => {
     const url = `redis://:${encodeURIComponent(SECRETS.redis)}@127.0.0.1:${await freePort()}`;
     const storage = { type: 'redis' as const, url, commandTimeoutMs: 200 };
-    const app = await startApp('express', throttleApp({ storage, email: { type: 'sendgrid', apiKey: SECRETS.sendgrid, baseUrl: 'http://127.0.0.1:1' } }), {
-      logger: new CapturingLogger(),
-    });
+    const app = await startApp(
+      'express',
+      throttleApp({ storage, email: { type: 'sendgrid', apiKey: SECRETS.sendgrid, baseUrl: 'http://127.0.0.1:1' } }),
+      {
+        logger: new CapturingLogger(),
+      },
+    );
     try {
       for (let i = 0; i < 5; i++) expect((await request(app.url).get('/t/limited')).status).toBe(200);
       shown.push(inspect(app.app, { depth: 4 }));
@@ -156,12 +168,26 @@ describe('secrets never leak: email credentials', () => {
     const make = (url: string): EmailBackend[] => [
       new SendGridBackend(SECRETS.sendgrid, { baseUrl: url, retry, timeoutMs: 300 }),
       new MailgunBackend(SECRETS.mailgun, 'mg.example.test', { url, retry, timeoutMs: 300 }),
-      new SesBackend({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: SECRETS.ses }, retry, timeoutMs: 300 }),
+      new SesBackend({
+        endpoint: url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'AKID', secretAccessKey: SECRETS.ses },
+        retry,
+        timeoutMs: 300,
+      }),
     ];
     const backends = [...make(peer.url), ...make('http://127.0.0.1:1')];
     try {
-      for (const [b, secret] of backends.slice(0, 3).map((x, i) => [x, [SECRETS.sendgrid, SECRETS.mailgun, SECRETS.ses][i]] as const)) {
-        for (const reply of [echo(401, secret), echo(403, secret), echo(500, secret), 'reset' as const, 'hang' as const]) {
+      for (const [b, secret] of backends
+        .slice(0, 3)
+        .map((x, i) => [x, [SECRETS.sendgrid, SECRETS.mailgun, SECRETS.ses][i]] as const)) {
+        for (const reply of [
+          echo(401, secret),
+          echo(403, secret),
+          echo(500, secret),
+          'reset' as const,
+          'hang' as const,
+        ]) {
           peer.reset();
           peer.script(reply, reply);
           await failure(() => b.sendEmail(simple(), { idempotencyKey: `k-${Math.random()}` }), b);
@@ -182,7 +208,14 @@ describe('secrets never leak: email credentials', () => {
     const backends = [
       new SmtpBackend({ host: '127.0.0.1', port: smtp.port, encryption: 'none', auth, retry: { retries: 0 } }),
       new SmtpBackend({ host: '127.0.0.1', port: await freePort(), encryption: 'none', auth, retry: { retries: 0 } }),
-      new SmtpBackend({ host: '127.0.0.1', port: (silent.address() as { port: number }).port, encryption: 'none', auth, timeoutMs: 300, retry: { retries: 0 } }),
+      new SmtpBackend({
+        host: '127.0.0.1',
+        port: (silent.address() as { port: number }).port,
+        encryption: 'none',
+        auth,
+        timeoutMs: 300,
+        retry: { retries: 0 },
+      }),
     ];
     try {
       for (const b of backends) {

@@ -28,7 +28,10 @@ describe.each(PLATFORMS)('Redis down when the %s app starts', (platform) => {
     await Promise.all(apps.map((a) => a.close()));
   });
 
-  async function start(module: Parameters<typeof startApp>[1], setup?: NonNullable<Parameters<typeof startApp>[2]>['setup']) {
+  async function start(
+    module: Parameters<typeof startApp>[1],
+    setup?: NonNullable<Parameters<typeof startApp>[2]>['setup'],
+  ) {
     const app = await startApp(platform, module, { logger, setup });
     apps.push(app);
     return app;
@@ -69,9 +72,13 @@ describe('throttler hostile input (shared Redis)', () => {
     const storage = { type: 'redis' as const, url: redisUrl(), keyPrefix: uniquePrefix('hostile-throttle') };
     app = await startApp('express', throttleApp({ storage }));
     // One trusted hop (the load balancer), which appends the real client address last.
-    proxied = await startApp('express', throttleApp({ storage: { ...storage, keyPrefix: uniquePrefix('hostile-proxied') } }), {
-      setup: (a) => a.getHttpAdapter().getInstance().set('trust proxy', 1),
-    });
+    proxied = await startApp(
+      'express',
+      throttleApp({ storage: { ...storage, keyPrefix: uniquePrefix('hostile-proxied') } }),
+      {
+        setup: (a) => a.getHttpAdapter().getInstance().set('trust proxy', 1),
+      },
+    );
   });
   afterAll(async () => {
     await app.close();
@@ -80,21 +87,29 @@ describe('throttler hostile input (shared Redis)', () => {
 
   it('arbitrary tracker strings each get their own limit: no reset, no sharing, no escape', async () => {
     // '/u' counts per x-user header (2 per hour); header values are what an attacker controls.
-    const tracker = fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 40 }).map((s) => s.replace(/[\r\n]/g, ''));
+    const tracker = fc
+      .string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 40 })
+      .map((s) => s.replace(/[\r\n]/g, ''));
     await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(tracker.filter((s) => s.trim() === s && s.length > 0), { minLength: 2, maxLength: 4 }), async (users) => {
-        const victim = `victim-${Math.random()}`;
-        const statuses = async (user: string, n: number) => {
-          const out: number[] = [];
-          for (let i = 0; i < n; i++) out.push((await request(app.url).get('/u').set('x-user', user)).status);
-          return out;
-        };
-        expect(await statuses(victim, 1)).toEqual([200]);
-        // Whatever the other trackers are, they neither spend the victim's quota, nor share it, nor free it.
-        for (const u of users) expect(await statuses(`${victim}${u}`, 1)).toEqual([200]);
-        for (const u of users) await statuses(u, 3);
-        expect(await statuses(victim, 2)).toEqual([200, 429]);
-      }),
+      fc.asyncProperty(
+        fc.uniqueArray(
+          tracker.filter((s) => s.trim() === s && s.length > 0),
+          { minLength: 2, maxLength: 4 },
+        ),
+        async (users) => {
+          const victim = `victim-${Math.random()}`;
+          const statuses = async (user: string, n: number) => {
+            const out: number[] = [];
+            for (let i = 0; i < n; i++) out.push((await request(app.url).get('/u').set('x-user', user)).status);
+            return out;
+          };
+          expect(await statuses(victim, 1)).toEqual([200]);
+          // Whatever the other trackers are, they neither spend the victim's quota, nor share it, nor free it.
+          for (const u of users) expect(await statuses(`${victim}${u}`, 1)).toEqual([200]);
+          for (const u of users) await statuses(u, 3);
+          expect(await statuses(victim, 2)).toEqual([200, 429]);
+        },
+      ),
       { seed: SEED, numRuns: 15, examples: [[['*', '?']], [['{', '}:*']], [[' FLUSHALL', '\\']]] },
     );
   });
@@ -104,7 +119,13 @@ describe('throttler hostile input (shared Redis)', () => {
     const statuses: number[] = [];
     await fc.assert(
       fc.asyncProperty(forged, async (xff) => {
-        statuses.push((await request(app.url).get('/t/object-rate').set('x-forwarded-for', xff.replace(/[\r\n]/g, ''))).status);
+        statuses.push(
+          (
+            await request(app.url)
+              .get('/t/object-rate')
+              .set('x-forwarded-for', xff.replace(/[\r\n]/g, ''))
+          ).status,
+        );
       }),
       { seed: SEED, numRuns: 20 },
     );
@@ -114,7 +135,8 @@ describe('throttler hostile input (shared Redis)', () => {
 
   it('behind a trusted proxy, forged addresses appended by the client do not share or steal another client limit', async () => {
     const victim = '198.51.100.77';
-    for (let i = 0; i < 2; i++) expect((await request(proxied.url).get('/t/object-rate').set('x-forwarded-for', victim)).status).toBe(200);
+    for (let i = 0; i < 2; i++)
+      expect((await request(proxied.url).get('/t/object-rate').set('x-forwarded-for', victim)).status).toBe(200);
     expect((await request(proxied.url).get('/t/object-rate').set('x-forwarded-for', victim)).status).toBe(429);
     const other = await request(proxied.url).get('/t/object-rate').set('x-forwarded-for', `${victim}, 203.0.113.9`);
     expect(other.status).toBe(200);
@@ -141,12 +163,19 @@ describe('session payloads written straight into Redis', () => {
 
   it('__proto__ / constructor.prototype payloads are refused on read: no login, no pollution, key dropped', async () => {
     const login = await request(app.url).post('/session/login').send({ user: 'alice' });
-    const sid = decodeURIComponent(String(login.headers['set-cookie']?.[0]).split(';')[0].split('=')[1]).slice(2).split('.')[0];
+    const sid = decodeURIComponent(String(login.headers['set-cookie']?.[0]).split(';')[0].split('=')[1])
+      .slice(2)
+      .split('.')[0];
     const key = `${keyPrefix}session:${sid}`;
     expect(await raw.get(key)).toContain('alice');
     expect((await request(app.url).get('/session/me').set('cookie', signed(sid))).body).toEqual({ user: 'alice' });
 
-    const cookie = { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000).toISOString(), httpOnly: true, path: '/' };
+    const cookie = {
+      originalMaxAge: 60_000,
+      expires: new Date(Date.now() + 60_000).toISOString(),
+      httpOnly: true,
+      path: '/',
+    };
     const payloads = [
       `{"cookie":${JSON.stringify(cookie)},"userId":"mallory","__proto__":{"isAdmin":true}}`,
       `{"cookie":${JSON.stringify(cookie)},"userId":"mallory","constructor":{"prototype":{"isAdmin":true}}}`,

@@ -69,7 +69,9 @@ describe.each([
       let exact = 0;
       for (let i = 0; i < 3; i++) {
         jest.setSystemTime(start + i * (3_600_000 + 333));
-        const codes = await Promise.all(Array.from({ length: 5 }, () => http.get('/limits/burst').then((r) => r.status)));
+        const codes = await Promise.all(
+          Array.from({ length: 5 }, () => http.get('/limits/burst').then((r) => r.status)),
+        );
         const allowed = codes.filter((c) => c === 200).length;
         expect(allowed + codes.filter((c) => c === 429).length).toBe(5);
         expect(allowed).toBeGreaterThanOrEqual(3);
@@ -143,7 +145,9 @@ describe('sample app configuration', () => {
     await expect(createSampleApp({ REDIS_URL: 'not a url' }, false)).rejects.toThrow(
       new SampleConfigError('REDIS_URL', 'is not a valid URL'),
     );
-    await expect(createSampleApp({ MAILGUN_DOMAIN: 'mg.example.com' }, false)).rejects.toBeInstanceOf(SampleConfigError);
+    await expect(createSampleApp({ MAILGUN_DOMAIN: 'mg.example.com' }, false)).rejects.toBeInstanceOf(
+      SampleConfigError,
+    );
   });
 
   it('stops with one line naming REDIS_URL when Redis is unreachable, without the password', async () => {

@@ -74,7 +74,11 @@ describe.each<StoreKind>(['memory', 'redis'])('BackendSessionStore on %s', (kind
     for (let i = 0; i < 20; i++) {
       const sid = `race-${i}`;
       await store.set(sid, session({ i }));
-      await Promise.all([store.touch(sid, session({ i }, 120_000)), store.destroy(sid), store.touch(sid, session({ i }))]);
+      await Promise.all([
+        store.touch(sid, session({ i }, 120_000)),
+        store.destroy(sid),
+        store.touch(sid, session({ i })),
+      ]);
       expect(await raw.exists(sid)).toBe(false);
     }
   });

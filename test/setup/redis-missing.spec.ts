@@ -10,6 +10,8 @@ describe('test setup without redis-server', () => {
     // A PATH with node but no redis-server.
     const { stdout } = await run(process.execPath, ['-e', script], { env: { PATH: '/nonexistent' } });
     expect(stdout.trim().split('\n')).toHaveLength(1);
-    expect(stdout).toMatch(/^redis-server was not found on PATH: install it \(Debian\/Ubuntu: sudo apt-get install -y redis-server redis-tools/);
+    expect(stdout).toMatch(
+      /^redis-server was not found on PATH: install it \(Debian\/Ubuntu: sudo apt-get install -y redis-server redis-tools/,
+    );
   });
 });

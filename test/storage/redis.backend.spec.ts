@@ -279,10 +279,14 @@ describe('RedisBackend', () => {
       writeFileSync(join(dir, 'key.pem'), cert.key);
       tlsPort = await freePort();
       server = await RedisProcess.start([
-        '--tls-port', String(tlsPort),
-        '--tls-cert-file', join(dir, 'cert.pem'),
-        '--tls-key-file', join(dir, 'key.pem'),
-        '--tls-auth-clients', 'no',
+        '--tls-port',
+        String(tlsPort),
+        '--tls-cert-file',
+        join(dir, 'cert.pem'),
+        '--tls-key-file',
+        join(dir, 'key.pem'),
+        '--tls-auth-clients',
+        'no',
       ]);
     });
     afterAll(async () => {

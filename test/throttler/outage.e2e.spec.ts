@@ -24,8 +24,16 @@ describe.each(MATRIX)('backend outage (%s, %s)', (platform, store) => {
 
   beforeAll(async () => {
     failing = await failingStore(store);
-    allowApp = await startApp(platform, throttleApp({ storage: failing.storage, throttle: { onBackendError: 'allow' } }), { logger });
-    denyApp = await startApp(platform, throttleApp({ storage: failing.storage, throttle: { onBackendError: 'deny' } }), { logger });
+    allowApp = await startApp(
+      platform,
+      throttleApp({ storage: failing.storage, throttle: { onBackendError: 'allow' } }),
+      { logger },
+    );
+    denyApp = await startApp(
+      platform,
+      throttleApp({ storage: failing.storage, throttle: { onBackendError: 'deny' } }),
+      { logger },
+    );
     cached = await startApp(platform, cacheApp({ storage: failing.storage }, calls), { logger });
   });
   afterAll(async () => {

@@ -37,7 +37,11 @@ describe('parseRate', () => {
     },
   );
 
-  it.each([{ limit: 0, ttlMs: 1000 }, { limit: 1, ttlMs: 0 }, { limit: 1.5, ttlMs: 10 }])('refuses %j', (rate) => {
+  it.each([
+    { limit: 0, ttlMs: 1000 },
+    { limit: 1, ttlMs: 0 },
+    { limit: 1.5, ttlMs: 10 },
+  ])('refuses %j', (rate) => {
     expect(() => parseRate(rate)).toThrow(ThrottlerConfigError);
   });
 });

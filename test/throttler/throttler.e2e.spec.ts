@@ -160,7 +160,8 @@ describe.each(MATRIX)('ThrottlerGuard behind a trusted proxy (%s, %s)', (platfor
 
   it('follows X-Forwarded-For only through the app trust-proxy setting (req.ip)', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 4; i++) statuses.push((await hit(app, '/t/object-rate', { 'x-forwarded-for': '198.51.100.7' })).status);
+    for (let i = 0; i < 4; i++)
+      statuses.push((await hit(app, '/t/object-rate', { 'x-forwarded-for': '198.51.100.7' })).status);
     expect(statuses).toEqual([200, 200, 429, 429]);
     expect((await hit(app, '/t/object-rate', { 'x-forwarded-for': '198.51.100.8' })).status).toBe(200);
   });

@@ -47,7 +47,10 @@ describe.each<StoreKind>(['memory', 'redis'])('Throttler.consume on %s', (kind) 
 describe('Throttler sliding window (memory, controlled clock)', () => {
   let backend: MemoryBackend;
   beforeEach(() => {
-    jest.useFakeTimers({ now: new Date('2030-01-01T00:00:00Z'), doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    jest.useFakeTimers({
+      now: new Date('2030-01-01T00:00:00Z'),
+      doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'],
+    });
     backend = new MemoryBackend();
   });
   afterEach(async () => {

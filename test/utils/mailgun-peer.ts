@@ -41,16 +41,21 @@ export async function startMailgunPeer(apiKey: string, domain: string): Promise<
   const expected = `Basic ${Buffer.from(`api:${apiKey}`).toString('base64')}`;
   return HttpPeer.start(async (req): Promise<Reply> => {
     const mime = req.url === `/v3/${domain}/messages.mime`;
-    if (req.method !== 'POST' || (req.url !== `/v3/${domain}/messages` && !mime)) return { status: 404, body: { message: 'Not Found' } };
+    if (req.method !== 'POST' || (req.url !== `/v3/${domain}/messages` && !mime))
+      return { status: 404, body: { message: 'Not Found' } };
     if (req.headers.authorization !== expected) return { status: 401, body: 'Forbidden' };
-    if (!String(req.headers['content-type']).startsWith('multipart/form-data')) return { status: 400, body: { message: 'multipart/form-data expected' } };
+    if (!String(req.headers['content-type']).startsWith('multipart/form-data'))
+      return { status: 400, body: { message: 'multipart/form-data expected' } };
     const form = await parseMailgunForm(req);
     if (fieldValues(form, 'to').length === 0) return { status: 400, body: { message: "'to' parameter is missing" } };
     if (mime) {
-      if (!form.files.some((f) => f.field === 'message')) return { status: 400, body: { message: "'message' parameter is missing" } };
+      if (!form.files.some((f) => f.field === 'message'))
+        return { status: 400, body: { message: "'message' parameter is missing" } };
     } else {
-      if (fieldValues(form, 'from').length !== 1) return { status: 400, body: { message: "'from' parameter is missing" } };
-      if (fieldValues(form, 'subject').length !== 1) return { status: 400, body: { message: "'subject' parameter is missing" } };
+      if (fieldValues(form, 'from').length !== 1)
+        return { status: 400, body: { message: "'from' parameter is missing" } };
+      if (fieldValues(form, 'subject').length !== 1)
+        return { status: 400, body: { message: "'subject' parameter is missing" } };
       if (fieldValues(form, 'text').length + fieldValues(form, 'html').length === 0) {
         return { status: 400, body: { message: 'Need at least one of text or html parameters' } };
       }

@@ -3,7 +3,11 @@ import { HttpPeer, type RecordedRequest, type Reply } from './http-peer.js';
 
 /** A SendGrid v3 Mail Send request body, as the API documents it. */
 export interface SendGridBody {
-  personalizations: { to: { email: string; name?: string }[]; cc?: { email: string; name?: string }[]; bcc?: { email: string; name?: string }[] }[];
+  personalizations: {
+    to: { email: string; name?: string }[];
+    cc?: { email: string; name?: string }[];
+    bcc?: { email: string; name?: string }[];
+  }[];
   from: { email: string; name?: string };
   reply_to?: { email: string; name?: string };
   subject: string;
@@ -37,8 +41,10 @@ function fieldErrors(body: unknown): { field: string; message: string }[] {
     }
   }
   if (!isAddress(b.from)) errors.push({ field: 'from.email', message: 'The from email is required' });
-  if (b.reply_to !== undefined && !isAddress(b.reply_to)) errors.push({ field: 'reply_to', message: 'Invalid reply_to' });
-  if (typeof b.subject !== 'string' || b.subject.length === 0) errors.push({ field: 'subject', message: 'The subject is required' });
+  if (b.reply_to !== undefined && !isAddress(b.reply_to))
+    errors.push({ field: 'reply_to', message: 'Invalid reply_to' });
+  if (typeof b.subject !== 'string' || b.subject.length === 0)
+    errors.push({ field: 'subject', message: 'The subject is required' });
   if (!Array.isArray(b.content) || b.content.length === 0) {
     errors.push({ field: 'content', message: 'At least one content is required' });
   } else {
@@ -51,11 +57,17 @@ function fieldErrors(body: unknown): { field: string; message: string }[] {
     }
   }
   for (const a of b.attachments ?? []) {
-    if (typeof a.content !== 'string' || !BASE64.test(a.content)) errors.push({ field: 'attachments.content', message: 'Attachment content must be base64' });
-    if (typeof a.filename !== 'string' || a.filename.length === 0) errors.push({ field: 'attachments.filename', message: 'Attachment filename is required' });
-    if (a.disposition === 'inline' && !a.content_id) errors.push({ field: 'attachments.content_id', message: 'Inline attachments need content_id' });
+    if (typeof a.content !== 'string' || !BASE64.test(a.content))
+      errors.push({ field: 'attachments.content', message: 'Attachment content must be base64' });
+    if (typeof a.filename !== 'string' || a.filename.length === 0)
+      errors.push({ field: 'attachments.filename', message: 'Attachment filename is required' });
+    if (a.disposition === 'inline' && !a.content_id)
+      errors.push({ field: 'attachments.content_id', message: 'Inline attachments need content_id' });
   }
-  if (b.categories !== undefined && !(Array.isArray(b.categories) && b.categories.length <= 10 && b.categories.every((c) => typeof c === 'string'))) {
+  if (
+    b.categories !== undefined &&
+    !(Array.isArray(b.categories) && b.categories.length <= 10 && b.categories.every((c) => typeof c === 'string'))
+  ) {
     errors.push({ field: 'categories', message: 'Categories must be at most 10 strings' });
   }
   for (const k of ['headers', 'custom_args'] as const) {
@@ -70,9 +82,15 @@ function fieldErrors(body: unknown): { field: string; message: string }[] {
 /** Answers `POST /v3/mail/send` as SendGrid documents it: Bearer auth, JSON schema checks, 202 with X-Message-Id. */
 export async function startSendGridPeer(apiKey: string): Promise<HttpPeer> {
   return HttpPeer.start((req: RecordedRequest): Reply => {
-    if (req.method !== 'POST' || req.url !== '/v3/mail/send') return { status: 404, body: { errors: [{ message: 'Not found' }] } };
+    if (req.method !== 'POST' || req.url !== '/v3/mail/send')
+      return { status: 404, body: { errors: [{ message: 'Not found' }] } };
     if (req.headers.authorization !== `Bearer ${apiKey}`) {
-      return { status: 401, body: { errors: [{ field: null, message: 'The provided authorization grant is invalid, expired, or revoked' }] } };
+      return {
+        status: 401,
+        body: {
+          errors: [{ field: null, message: 'The provided authorization grant is invalid, expired, or revoked' }],
+        },
+      };
     }
     if (!String(req.headers['content-type']).startsWith('application/json')) {
       return { status: 415, body: { errors: [{ message: 'Content-Type must be application/json' }] } };

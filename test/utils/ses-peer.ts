@@ -20,7 +20,9 @@ export class SesPeer {
   static async start(): Promise<SesPeer> {
     process.env.AWS_EC2_METADATA_DISABLED = 'true';
     const mod = (await import('aws-ses-v2-local')) as unknown as {
-      default: ((c: { host: string; port: number }) => Promise<Server>) | { default: (c: { host: string; port: number }) => Promise<Server> };
+      default:
+        | ((c: { host: string; port: number }) => Promise<Server>)
+        | { default: (c: { host: string; port: number }) => Promise<Server> };
     };
     const start = typeof mod.default === 'function' ? mod.default : mod.default.default;
     return new SesPeer(await start({ host: '127.0.0.1', port: 0 }));

@@ -42,7 +42,9 @@ export class SmtpPeer {
       secure: options.mode === 'tls',
       ...(options.cert ? { key: options.cert.key, cert: options.cert.cert } : {}),
       ...(options.mode === 'none' ? { disabledCommands: ['STARTTLS'], hideSTARTTLS: true } : {}),
-      ...(options.auth ? { authMethods: ['PLAIN', 'LOGIN'] } : { authOptional: true, disabledCommands: options.mode === 'none' ? ['STARTTLS', 'AUTH'] : ['AUTH'] }),
+      ...(options.auth
+        ? { authMethods: ['PLAIN', 'LOGIN'] }
+        : { authOptional: true, disabledCommands: options.mode === 'none' ? ['STARTTLS', 'AUTH'] : ['AUTH'] }),
       allowInsecureAuth: options.mode === 'none',
       disableReverseLookup: true,
       closeTimeout: 1000,

@@ -45,8 +45,15 @@ export async function startApp(
 ): Promise<RunningApp> {
   const adapter =
     platform === 'express' ? new ExpressAdapter() : new FastifyAdapter({ trustProxy: options.trustProxy ?? false });
-  const app = await NestFactory.create(module as Type, adapter, { logger: options.logger ?? false, abortOnError: false });
-  if (platform === 'express') app.getHttpAdapter().getInstance().set('trust proxy', options.trustProxy ?? false);
+  const app = await NestFactory.create(module as Type, adapter, {
+    logger: options.logger ?? false,
+    abortOnError: false,
+  });
+  if (platform === 'express')
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .set('trust proxy', options.trustProxy ?? false);
   await options.setup?.(app);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
@@ -94,7 +101,5 @@ function wrap(inner: Backend, sw: SwitchableBackend): Backend {
 
 /** A store of each kind that the test owns (closed by the caller). */
 export async function openBackend(kind: StoreKind, label: string): Promise<Backend> {
-  return kind === 'memory'
-    ? new MemoryBackend()
-    : RedisBackend.connect(redisUrl(), { keyPrefix: uniquePrefix(label) });
+  return kind === 'memory' ? new MemoryBackend() : RedisBackend.connect(redisUrl(), { keyPrefix: uniquePrefix(label) });
 }

@@ -53,13 +53,16 @@ const toVoid = (): void => undefined;
 const positive = (n: number): boolean => n > 0;
 const isOk = (reply: string | null): boolean => reply === 'OK';
 const decodeOrUndefined = (raw: string | null): unknown => (raw === null ? undefined : decodeValue(raw));
-const fromPttl = (ms: number): number | null | undefined => (ms === -2 ? undefined : ms === -1 ? null : Math.max(1, ms));
+const fromPttl = (ms: number): number | null | undefined =>
+  ms === -2 ? undefined : ms === -1 ? null : Math.max(1, ms);
 
 /** Error translators of one connection, made once so the hot path allocates no closure. */
 function failures(conn: Connection) {
-  const make = (operation: string) => (err: unknown): never => {
-    throw toBackendError(err, operation, conn.secrets);
-  };
+  const make =
+    (operation: string) =>
+    (err: unknown): never => {
+      throw toBackendError(err, operation, conn.secrets);
+    };
   const incrementFailed = make('increment');
   return {
     // A standalone increment also leaves the count of increments in flight.
@@ -136,9 +139,7 @@ function secretsOf(target: RedisTarget): string[] {
       /* an unparsable URL is rejected by ioredis itself */
     }
   } else if (!isClient(target)) {
-    const opts = ('cluster' in target ? target.options?.redisOptions : target) as
-      | { password?: string }
-      | undefined;
+    const opts = ('cluster' in target ? target.options?.redisOptions : target) as { password?: string } | undefined;
     if (opts?.password) found.push(opts.password);
   }
   return found;
@@ -182,10 +183,14 @@ export class RedisBackend extends BaseBackend {
       increments: 0,
     };
     if (conn.cluster) {
-      conn.unpipelined = new UnpipelinedCommands(client as Cluster, loadPackage<IoRedisModule>('ioredis', 'RedisBackend'));
+      conn.unpipelined = new UnpipelinedCommands(
+        client as Cluster,
+        loadPackage<IoRedisModule>('ioredis', 'RedisBackend'),
+      );
     }
     for (const name of [INCREMENT_COMMAND, STREAMED_INCREMENT_COMMAND] as const) {
-      if (typeof conn.client[name] !== 'function') client.defineCommand(name, { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
+      if (typeof conn.client[name] !== 'function')
+        client.defineCommand(name, { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
     }
     if (!conn.cluster) streamIncrements(client);
     this.#conn = conn;
@@ -354,7 +359,9 @@ export class RedisBackend extends BaseBackend {
     if (!conn.cluster) {
       // Streamed while few are in flight, auto-pipelined beyond (see streamIncrements).
       const sent =
-        conn.increments < STREAM_BELOW ? client[STREAMED_INCREMENT_COMMAND](full, delta, ttl) : client[INCREMENT_COMMAND](full, delta, ttl);
+        conn.increments < STREAM_BELOW
+          ? client[STREAMED_INCREMENT_COMMAND](full, delta, ttl)
+          : client[INCREMENT_COMMAND](full, delta, ttl);
       conn.increments++;
       const fail = this.#fail;
       return sent.then(fail.incrementDone, fail.incrementFailed);

@@ -4,11 +4,7 @@ import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from '
 export type RedisClient = Redis | Cluster;
 
 /** What {@link RedisBackend.connect} accepts: a URL, ioredis options, a Cluster description or a client. */
-export type RedisTarget =
-  | string
-  | RedisOptions
-  | { cluster: ClusterNode[]; options?: ClusterOptions }
-  | RedisClient;
+export type RedisTarget = string | RedisOptions | { cluster: ClusterNode[]; options?: ClusterOptions } | RedisClient;
 
 /** Options of {@link RedisBackend}. */
 export interface RedisBackendOptions {

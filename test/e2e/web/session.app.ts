@@ -1,4 +1,14 @@
-import { Body, Controller, type DynamicModule, Get, HttpCode, Module, Post, Req, UnauthorizedException } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  type DynamicModule,
+  Get,
+  HttpCode,
+  Module,
+  Post,
+  Req,
+  UnauthorizedException,
+} from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
@@ -27,7 +37,9 @@ export class SessionController {
   @Post('logout')
   @HttpCode(200)
   async logout(@Req() req: any) {
-    await new Promise<void>((resolve, reject) => req.session.destroy((err: unknown) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      req.session.destroy((err: unknown) => (err ? reject(err) : resolve())),
+    );
     return { ok: true };
   }
 }

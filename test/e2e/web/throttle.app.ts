@@ -1,4 +1,12 @@
-import { Controller, type DynamicModule, Get, Injectable, Module, type ExecutionContext, UseGuards } from '@nestjs/common';
+import {
+  Controller,
+  type DynamicModule,
+  Get,
+  Injectable,
+  Module,
+  type ExecutionContext,
+  UseGuards,
+} from '@nestjs/common';
 import {
   BackendsModule,
   type BackendsModuleOptions,
@@ -135,7 +143,13 @@ export class UnguardedController {
 export function throttleApp(options: BackendsModuleOptions): DynamicModule {
   @Module({
     imports: [BackendsModule.forRoot(options)],
-    controllers: [ThrottledController, ClassThrottledController, SkippedController, PerUserController, UnguardedController],
+    controllers: [
+      ThrottledController,
+      ClassThrottledController,
+      SkippedController,
+      PerUserController,
+      UnguardedController,
+    ],
   })
   class ThrottleAppModule {}
   return { module: ThrottleAppModule };
