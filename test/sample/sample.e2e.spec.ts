@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
+import { type Backend, STORAGE_BACKEND } from '../../lib/index.js';
 import { createSampleApp } from '../../sample/bootstrap.js';
 import { SampleConfigError } from '../../sample/config/sample-config.error.js';
 import { freePort } from '../utils/free-port.js';
@@ -22,19 +23,28 @@ const REAL_TIMERS = [
   'clearTimeout',
 ] as const;
 
-/** Scope, limit name and client of the sample's burst limit, as the guard joins them into its key. */
-const BURST_KEY = 'LimitsController.burst\u0000burst\u0000127.0.0.1';
+/** The app's shared storage backend. */
+function storageOf(app: INestApplication): Backend {
+  return app.get<Backend>(STORAGE_BACKEND);
+}
+
+/** The client every request of these tests comes from, as the guard sees it. */
+const CLIENT = '127.0.0.1';
 
 /**
- * The first millisecond, at or after `after`, of a window of the burst limit ('3/s'), and the
- * counter key of that window. It mirrors the throttler: windows follow the clock shifted by the
- * first 32 bits of the SHA-256 of the key, and counters live under `throttle:<hash>:<index>`.
+ * The first millisecond, at or after `after`, of a window of the limit `name` of route `scope`
+ * (windows of `ttlMs`), and the counter key of that window. It mirrors the throttler: windows follow
+ * the clock shifted by the first 32 bits of the SHA-256 of scope, limit name and client, and
+ * counters live under `throttle:<hash>:<window index>`.
  */
-function burstWindow(after: number): { start: number; counterKey: string } {
-  const digest = createHash('sha256').update(BURST_KEY).digest();
-  const offset = digest.readUInt32BE(0) % 1000;
-  const index = Math.ceil((after + offset) / 1000);
-  return { start: index * 1000 - offset, counterKey: `throttle:${digest.toString('base64url')}:${index.toString(36)}` };
+function windowOf(scope: string, name: string, ttlMs: number, after: number): { start: number; counterKey: string } {
+  const digest = createHash('sha256').update(`${scope}\u0000${name}\u0000${CLIENT}`).digest();
+  const offset = digest.readUInt32BE(0) % ttlMs;
+  const index = Math.ceil((after + offset) / ttlMs);
+  return {
+    start: index * ttlMs - offset,
+    counterKey: `throttle:${digest.toString('base64url')}:${index.toString(36)}`,
+  };
 }
 
 describe.each([
@@ -49,7 +59,7 @@ describe.each([
     await app.init();
     http = request(app.getHttpServer());
     // Redis is shared by the runs: start from a clean sample namespace.
-    await (app.get('NESTJS_BACKENDS_STORAGE_BACKEND') as { clear(): Promise<void> }).clear();
+    await storageOf(app).clear();
   });
   afterAll(async () => {
     await app?.close();
@@ -64,30 +74,37 @@ describe.each([
   });
 
   it('throttles /limits/slow at 5 per minute with rate-limit headers', async () => {
-    const codes: number[] = [];
-    for (let i = 0; i < 6; i++) {
-      const res = await http.get('/limits/slow');
-      codes.push(res.status);
-      if (i === 0) expect(res.headers['x-ratelimit-limit']).toBe('5');
-      if (res.status === 429) expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // Date stands still at the start of a minute window, so the six requests all fall in it.
+    const window = windowOf('LimitsController.slow', 'default', 60_000, Date.now() + 3_600_000);
+    jest.useFakeTimers({ now: window.start, doNotFake: [...REAL_TIMERS] });
+    try {
+      const codes: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const res = await http.get('/limits/slow');
+        codes.push(res.status);
+        if (i === 0) expect(res.headers['x-ratelimit-limit']).toBe('5');
+        if (res.status === 429) expect(Number(res.headers['retry-after'])).toBe(60);
+      }
+      expect(codes).toEqual([200, 200, 200, 200, 200, 429]);
+      const left = await storageOf(app).ttl(window.counterKey);
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(60_000);
+    } finally {
+      jest.useRealTimers();
     }
-    expect(codes).toEqual([200, 200, 200, 200, 200, 429]);
   });
 
   it('checks burst and sustained limits together on /limits/burst', async () => {
     // The clock (Date only) stands still during the burst; timers and I/O run as usual. On Redis a
     // counter still expires in real time when its window ends, so the burst is placed at the very start
     // of its one-second window: it has the whole second to finish.
-    const burst = burstWindow(Date.now() + 3_600_000);
+    const burst = windowOf('LimitsController.burst', 'burst', 1000, Date.now() + 3_600_000);
     jest.useFakeTimers({ now: burst.start, doNotFake: [...REAL_TIMERS] });
     try {
       const codes = await Promise.all(Array.from({ length: 5 }, () => http.get('/limits/burst').then((r) => r.status)));
       expect(codes.sort()).toEqual([200, 200, 200, 429, 429]);
       // The counter the guard wrote is the one computed here, so the burst was where it was meant to be.
-      const storage = app.get('NESTJS_BACKENDS_STORAGE_BACKEND') as {
-        ttl(key: string): Promise<number | null | undefined>;
-      };
-      const left = await storage.ttl(burst.counterKey);
+      const left = await storageOf(app).ttl(burst.counterKey);
       expect(left).toBeGreaterThan(0);
       expect(left).toBeLessThanOrEqual(1000);
     } finally {

@@ -98,7 +98,7 @@ describe('Throttler on a MemoryBackend that changes increment', () => {
     const backend = new CountingBackend();
     const throttler = new Throttler(backend, { namespace: 'rl:' });
     const results = [];
-    for (let i = 0; i < 3; i++) results.push(await throttler.consume('ann', '2/minute'));
+    for (let i = 0; i < 3; i++) results.push(await throttler.consume('ann', '2/hour'));
     expect(results.map((r) => r.allowed)).toEqual([true, true, false]);
     expect(seen).toHaveLength(3);
     expect(seen.every((k) => k.startsWith('rl:'))).toBe(true);

@@ -23,11 +23,15 @@ export class UserThrottlerGuard extends ThrottlerGuard {
   }
 }
 
+/**
+ * Windows are an hour or longer: a sequence of requests in a test (or across the tests of one app) that
+ * crossed a window's end would see its counter start again.
+ */
 @Controller('t')
 @UseGuards(ThrottlerGuard)
 export class ThrottledController {
   @Get('limited')
-  @Throttle('3/minute')
+  @Throttle('3/hour')
   limited() {
     return { ok: true };
   }
@@ -46,7 +50,7 @@ export class ThrottledController {
 
   @Get('skipped')
   @SkipThrottle()
-  @Throttle('1/minute')
+  @Throttle('1/hour')
   skipped() {
     return { ok: true };
   }
@@ -70,7 +74,7 @@ export class ThrottledController {
   }
 
   @Get('object-rate')
-  @Throttle({ limit: 2, ttlMs: 60_000 })
+  @Throttle({ limit: 2, ttlMs: 3_600_000 })
   objectRate() {
     return { ok: true };
   }
@@ -90,7 +94,7 @@ export class ThrottledController {
 
 @Controller('c')
 @UseGuards(ThrottlerGuard)
-@Throttle('10/minute')
+@Throttle('10/hour')
 export class ClassThrottledController {
   @Get('inherits')
   inherits() {
@@ -98,7 +102,7 @@ export class ClassThrottledController {
   }
 
   @Get('overrides')
-  @Throttle('2/minute')
+  @Throttle('2/hour')
   overrides() {
     return { ok: true };
   }
@@ -107,7 +111,7 @@ export class ClassThrottledController {
 @Controller('skip-class')
 @UseGuards(ThrottlerGuard)
 @SkipThrottle()
-@Throttle('1/minute')
+@Throttle('1/hour')
 export class SkippedController {
   @Get('free')
   free() {
