@@ -27,10 +27,10 @@ describe.each<StoreKind>(['memory', 'redis'])('Throttler.consume on %s', (kind) 
 
   it('reset() forgets the hits of a key', async () => {
     const throttler = new Throttler(backend);
-    await throttler.consume('k', { limit: 1, ttlMs: 60_000 });
-    expect((await throttler.consume('k', { limit: 1, ttlMs: 60_000 })).allowed).toBe(false);
-    await throttler.reset('k', { limit: 1, ttlMs: 60_000 });
-    expect((await throttler.consume('k', { limit: 1, ttlMs: 60_000 })).allowed).toBe(true);
+    await throttler.consume('k', { limit: 1, ttlMs: 3_600_000 });
+    expect((await throttler.consume('k', { limit: 1, ttlMs: 3_600_000 })).allowed).toBe(false);
+    await throttler.reset('k', { limit: 1, ttlMs: 3_600_000 });
+    expect((await throttler.consume('k', { limit: 1, ttlMs: 3_600_000 })).allowed).toBe(true);
   });
 
   it('counts exactly under concurrency: one increment per hit', async () => {
