@@ -65,6 +65,15 @@ export function httpRounds(ctx: BenchContext): number {
   return ctx.quick ? 1 : 11;
 }
 
+/**
+ * Fresh pairs of app processes an HTTP comparison's rounds are spread over (JMH's forks). One
+ * process of an app can run several percent faster or slower than the next, for its whole life
+ * (what V8 compiled, and how, in that process), so a comparison of one pair measures that luck too.
+ */
+export function httpForks(ctx: BenchContext): number {
+  return ctx.quick ? 1 : 3;
+}
+
 let workloadFilter: string | undefined;
 
 /** Runs only the comparisons whose workload contains `text` (`npm run bench -- --match text`). */
@@ -175,25 +184,41 @@ export async function compare(
   return summarize(spec, a, b);
 }
 
+/** One pair of app processes measured side by side: `both` loads them at once, `close` stops them. */
+export interface SideBySidePair {
+  both(): Promise<[number, number]>;
+  close(): Promise<void>;
+}
+
 /**
  * Like {@link compare}, but each round measures both sides at the same time (`both` returns
  * `[ours, peer]`): the HTTP comparisons load two apps that share one CPU core, so whatever slows
- * the machine during a round (CPU steal on a shared host) slows both alike.
+ * the machine during a round (CPU steal on a shared host) slows both alike. The `rounds` are spread
+ * over `forks` fresh pairs from `open`, each warmed by one round that is not counted.
  */
 export async function compareSideBySide(
   spec: Spec,
   rounds: number,
-  both: () => Promise<[number, number]>,
+  forks: number,
+  open: () => Promise<SideBySidePair>,
 ): Promise<Comparison> {
   const skip = skipped(spec);
   if (skip) return skip;
-  await both(); // warm-up, not counted
   const a: number[] = [];
   const b: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const [x, y] = await both();
-    a.push(x);
-    b.push(y);
+  for (let f = 0; f < forks; f++) {
+    const pair = await open();
+    try {
+      await pair.both(); // warm-up, not counted
+      const n = Math.ceil((rounds - a.length) / (forks - f));
+      for (let i = 0; i < n; i++) {
+        const [x, y] = await pair.both();
+        a.push(x);
+        b.push(y);
+      }
+    } finally {
+      await pair.close();
+    }
   }
   return summarize(spec, a, b);
 }

@@ -8,7 +8,15 @@ import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchContext, type Comparison, compareSideBySide, httpRounds, listeningPort } from './bench.util.js';
+import {
+  type BenchContext,
+  type Comparison,
+  compareSideBySide,
+  httpForks,
+  httpRounds,
+  listeningPort,
+  type SideBySidePair,
+} from './bench.util.js';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -159,247 +167,256 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
     const others = `1-${cpus().length - 1}`;
     execFileSync('taskset', ['-cp', others, String(process.pid)], { stdio: 'ignore' });
   }
-  const warmup = ctx.quick ? 0.5 : 1;
-  const apps = new Map<string, BenchApp>();
-  const app = async (variant: string) => {
-    let a = apps.get(variant);
-    if (!a) {
-      a = await startBenchApp(root, variant, ctx.redisUrl);
-      apps.set(variant, a);
+  const warmup = ctx.quick ? 0.5 : 2;
+  /** Starts one side: its app, its session cookie or primed cache, then a warm-up alone. */
+  const launch = async (side: Side): Promise<Launched> => {
+    const app = await startBenchApp(root, side.variant, ctx.redisUrl);
+    try {
+      const headers = side.session ? await sessionCookie(app.url) : undefined;
+      if (side.prime) await fetch(app.url);
+      await rps(app, warmup, headers, side.clients);
+      return { app, side, headers };
+    } catch (err) {
+      await stopBenchApp(app);
+      throw err;
     }
-    return a;
-  };
-  const round = async (variant: string, headers?: Record<string, string>, clients?: number) =>
-    rps(await app(variant), seconds, headers, clients);
-  const warm = async (variant: string, headers?: Record<string, string>) => {
-    await rps(await app(variant), warmup, headers);
   };
   // Both apps of a comparison run on CPU 0 and are loaded at the same time, each by its own
   // autocannon (32 connections) on the other cores: see compareSideBySide. The load that starts
   // first alternates from round to round: in A/A runs the app started second came out about 1%
   // ahead, and alternating cancels that.
   let turn = 0;
-  const sideBySide = (
-    spec: Parameters<typeof compareSideBySide>[0],
-    ours: () => Promise<number>,
-    peer: () => Promise<number>,
-  ) =>
-    compareSideBySide(spec, httpRounds(ctx), async () => {
-      if (turn++ % 2 === 0) return Promise.all([ours(), peer()]);
-      const [b, a] = await Promise.all([peer(), ours()]);
-      return [a, b];
-    });
+  const open = (ours: Side, peer: Side) => async (): Promise<SideBySidePair> => {
+    const started = await Promise.allSettled([launch(ours), launch(peer)]);
+    const up = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(up.map((l) => stopBenchApp(l.app)));
+      throw failed.reason;
+    }
+    const [a, b] = up;
+    const measure = (l: Launched) => rps(l.app, seconds, l.headers, l.side.clients);
+    return {
+      both: async () => {
+        if (turn++ % 2 === 0) return Promise.all([measure(a), measure(b)]);
+        const [y, x] = await Promise.all([measure(b), measure(a)]);
+        return [x, y];
+      },
+      close: async () => {
+        await Promise.all([stopBenchApp(a.app), stopBenchApp(b.app)]);
+      },
+    };
+  };
+  const sideBySide = (spec: Parameters<typeof compareSideBySide>[0], ours: Side | string, peer: Side | string) =>
+    compareSideBySide(spec, httpRounds(ctx), httpForks(ctx), open(sideOf(ours), sideOf(peer)));
   const group = 'http (Nest Express, two apps side by side on one core, autocannon 32 connections each)';
   const results: Comparison[] = [];
-  try {
-    for (const v of ['none', 'throttle-memory', 'nest-throttler', 'throttle-redis', 'cache-ours', 'cache-nest'])
-      await warm(v);
-
+  results.push(
+    await sideBySide(
+      {
+        group,
+        workload: 'GET, ThrottlerGuard on memory vs the same route with no guard',
+        unit: 'req/s per core',
+        oursLabel: 'ThrottlerGuard (memory)',
+        peerLabel: 'no guard',
+        target: { ratio: 0.95, text: '>= 95% of no guard' },
+      },
+      'throttle-memory',
+      'none',
+    ),
+  );
+  // No target: a guard that sends the same three headers and counts nothing is the floor for
+  // any guard that meets issue 4 (`npm run bench:instructions` splits the cost further).
+  results.push(
+    await sideBySide(
+      {
+        group,
+        workload:
+          'GET, a guard that only sets the three X-RateLimit-* headers (counts nothing) vs the same route with no guard',
+        unit: 'req/s per core',
+        oursLabel: 'headers-only guard',
+        peerLabel: 'no guard',
+      },
+      'header-guard',
+      'none',
+    ),
+  );
+  results.push(
+    await sideBySide(
+      {
+        group,
+        workload: 'GET, ThrottlerGuard on memory vs @nestjs/throttler guard (its memory storage)',
+        unit: 'req/s per core',
+        oursLabel: 'ThrottlerGuard (memory)',
+        peerLabel: '@nestjs/throttler',
+        target: { ratio: 1.0, text: '>= @nestjs/throttler' },
+      },
+      'throttle-memory',
+      'nest-throttler',
+    ),
+  );
+  results.push(
+    await sideBySide(
+      {
+        group,
+        workload: 'GET, ThrottlerGuard on Redis vs the same route with no guard',
+        unit: 'req/s per core',
+        oursLabel: 'ThrottlerGuard (Redis)',
+        peerLabel: 'no guard',
+        target: { ratio: 0.85, text: '>= 85% of no guard' },
+      },
+      'throttle-redis',
+      'none',
+    ),
+  );
+  results.push(
+    await sideBySide(
+      {
+        group,
+        workload:
+          'GET, ThrottlerGuard on Redis vs @nestjs/throttler guard on Redis (@nest-lab/throttler-storage-redis)',
+        unit: 'req/s per core',
+        oursLabel: 'ThrottlerGuard (Redis)',
+        peerLabel: '@nestjs/throttler + Redis storage',
+        target: { ratio: 1.0, text: '>= @nestjs/throttler on Redis' },
+      },
+      'throttle-redis',
+      'nest-throttler-redis',
+    ),
+  );
+  const fastifyGroup = 'http (Nest Fastify, two apps side by side on one core, autocannon 32 connections each)';
+  results.push(
+    await sideBySide(
+      {
+        group: fastifyGroup,
+        workload: 'GET, ThrottlerGuard on memory vs the same route with no guard (Fastify)',
+        unit: 'req/s per core',
+        oursLabel: 'ThrottlerGuard (memory)',
+        peerLabel: 'no guard',
+      },
+      'fastify:throttle-memory',
+      'fastify:none',
+    ),
+  );
+  results.push(
+    await sideBySide(
+      {
+        group: fastifyGroup,
+        workload: 'GET, ThrottlerGuard on Redis vs the same route with no guard (Fastify)',
+        unit: 'req/s per core',
+        oursLabel: 'ThrottlerGuard (Redis)',
+        peerLabel: 'no guard',
+      },
+      'fastify:throttle-redis',
+      'fastify:none',
+    ),
+  );
+  for (const clients of ctx.quick ? [1, 1000] : [1, 1000, 100_000]) {
     results.push(
       await sideBySide(
         {
           group,
-          workload: 'GET, ThrottlerGuard on memory vs the same route with no guard',
+          workload: `GET, ThrottlerGuard on memory with ${clients.toLocaleString('en-US')} distinct clients vs no guard`,
           unit: 'req/s per core',
           oursLabel: 'ThrottlerGuard (memory)',
           peerLabel: 'no guard',
-          target: { ratio: 0.95, text: '>= 95% of no guard' },
         },
-        () => round('throttle-memory'),
-        () => round('none'),
+        { variant: 'throttle-clients', clients },
+        { variant: 'none', clients },
       ),
     );
-    // No target: a guard that sends the same three headers and counts nothing is the floor for
-    // any guard that meets issue 4 (`npm run bench:instructions` splits the cost further).
-    await warm('header-guard');
-    results.push(
-      await sideBySide(
-        {
-          group,
-          workload:
-            'GET, a guard that only sets the three X-RateLimit-* headers (counts nothing) vs the same route with no guard',
-          unit: 'req/s per core',
-          oursLabel: 'headers-only guard',
-          peerLabel: 'no guard',
-        },
-        () => round('header-guard'),
-        () => round('none'),
-      ),
-    );
-    results.push(
-      await sideBySide(
-        {
-          group,
-          workload: 'GET, ThrottlerGuard on memory vs @nestjs/throttler guard (its memory storage)',
-          unit: 'req/s per core',
-          oursLabel: 'ThrottlerGuard (memory)',
-          peerLabel: '@nestjs/throttler',
-          target: { ratio: 1.0, text: '>= @nestjs/throttler' },
-        },
-        () => round('throttle-memory'),
-        () => round('nest-throttler'),
-      ),
-    );
-    results.push(
-      await sideBySide(
-        {
-          group,
-          workload: 'GET, ThrottlerGuard on Redis vs the same route with no guard',
-          unit: 'req/s per core',
-          oursLabel: 'ThrottlerGuard (Redis)',
-          peerLabel: 'no guard',
-          target: { ratio: 0.85, text: '>= 85% of no guard' },
-        },
-        () => round('throttle-redis'),
-        () => round('none'),
-      ),
-    );
-    await warm('nest-throttler-redis');
-    results.push(
-      await sideBySide(
-        {
-          group,
-          workload:
-            'GET, ThrottlerGuard on Redis vs @nestjs/throttler guard on Redis (@nest-lab/throttler-storage-redis)',
-          unit: 'req/s per core',
-          oursLabel: 'ThrottlerGuard (Redis)',
-          peerLabel: '@nestjs/throttler + Redis storage',
-          target: { ratio: 1.0, text: '>= @nestjs/throttler on Redis' },
-        },
-        () => round('throttle-redis'),
-        () => round('nest-throttler-redis'),
-      ),
-    );
-    const fastifyGroup = 'http (Nest Fastify, two apps side by side on one core, autocannon 32 connections each)';
-    for (const v of ['fastify:none', 'fastify:throttle-memory', 'fastify:throttle-redis']) await warm(v);
-    results.push(
-      await sideBySide(
-        {
-          group: fastifyGroup,
-          workload: 'GET, ThrottlerGuard on memory vs the same route with no guard (Fastify)',
-          unit: 'req/s per core',
-          oursLabel: 'ThrottlerGuard (memory)',
-          peerLabel: 'no guard',
-        },
-        () => round('fastify:throttle-memory'),
-        () => round('fastify:none'),
-      ),
-    );
-    results.push(
-      await sideBySide(
-        {
-          group: fastifyGroup,
-          workload: 'GET, ThrottlerGuard on Redis vs the same route with no guard (Fastify)',
-          unit: 'req/s per core',
-          oursLabel: 'ThrottlerGuard (Redis)',
-          peerLabel: 'no guard',
-        },
-        () => round('fastify:throttle-redis'),
-        () => round('fastify:none'),
-      ),
-    );
-    for (const clients of ctx.quick ? [1, 1000] : [1, 1000, 100_000]) {
-      await warm('throttle-clients');
-      results.push(
-        await sideBySide(
-          {
-            group,
-            workload: `GET, ThrottlerGuard on memory with ${clients.toLocaleString('en-US')} distinct clients vs no guard`,
-            unit: 'req/s per core',
-            oursLabel: 'ThrottlerGuard (memory)',
-            peerLabel: 'no guard',
-          },
-          () => round('throttle-clients', undefined, clients),
-          () => round('none', undefined, clients),
-        ),
-      );
-    }
-    // Prime both caches, so every measured request is a hit.
-    await fetch((await app('cache-ours')).url);
-    await fetch((await app('cache-nest')).url);
-    results.push(
-      await sideBySide(
-        {
-          group,
-          workload: 'GET cache hit, CacheInterceptor (memory) vs @nestjs/cache-manager interceptor (memory)',
-          unit: 'req/s per core',
-          oursLabel: 'CacheInterceptor',
-          peerLabel: '@nestjs/cache-manager',
-          target: { ratio: 1.0, text: '>= @nestjs/cache-manager' },
-        },
-        () => round('cache-ours'),
-        () => round('cache-nest'),
-      ),
-    );
-    // Every request of a session row loads and saves one session: each app gets its visitor's cookie
-    // once, and is warmed with it before its first row.
-    const cookies = new Map<string, Record<string, string>>();
-    const sessionApp = async (variant: string) => {
-      let cookie = cookies.get(variant);
-      if (!cookie) {
-        cookie = await sessionCookie((await app(variant)).url);
-        cookies.set(variant, cookie);
-        await warm(variant, cookie);
-      }
-      return cookie;
-    };
-    const sessionPair = async (
-      spec: Omit<Parameters<typeof compareSideBySide>[0], 'unit' | 'peerLabel'>,
-      ours: string,
-      peer: string,
-    ) => {
-      const [oursCookie, peerCookie] = [await sessionApp(ours), await sessionApp(peer)];
-      return sideBySide(
-        { ...spec, unit: 'req/s per core', peerLabel: 'connect-redis' },
-        () => round(ours, oursCookie),
-        () => round(peer, peerCookie),
-      );
-    };
-    const storeTarget = { ratio: 1.0, text: '>= connect-redis' };
-    results.push(
-      await sessionPair(
-        {
-          group,
-          workload: 'session round trip (load + save per request), express-session on Redis',
-          oursLabel: 'BackendSessionStore (Redis)',
-          target: storeTarget,
-        },
-        'session-ours',
-        'session-connect',
-      ),
-    );
-    const plainGroup =
-      'http (minimal Express app without Nest, two apps side by side on one core, autocannon 32 connections each)';
-    // Issue 4 states its figures for a minimal Express app: express-session is Express middleware,
-    // so this pair runs it without Nest (a Nest route costs several times an Express one here).
-    results.push(
-      await sessionPair(
-        {
-          group: plainGroup,
-          workload: 'session round trip (load + save per request), express-session on Redis, minimal Express app',
-          oursLabel: 'BackendSessionStore (Redis)',
-          target: storeTarget,
-        },
-        'plain:session-ours',
-        'plain:session-connect',
-      ),
-    );
-    // No target: the least any store on ioredis does (GET + SET, no checks) against connect-redis,
-    // which separates the two clients (ioredis, node-redis) from the two stores' code.
-    results.push(
-      await sessionPair(
-        {
-          group: plainGroup,
-          workload:
-            'session round trip, express-session on Redis, minimal Express app: a bare store on ioredis (GET + SET, no checks)',
-          oursLabel: 'bare ioredis store',
-        },
-        'plain:session-bare-ioredis',
-        'plain:session-connect',
-      ),
-    );
-  } finally {
-    await Promise.all([...apps.values()].map(stopBenchApp));
   }
+  // Both caches are primed, so every measured request is a hit.
+  results.push(
+    await sideBySide(
+      {
+        group,
+        workload: 'GET cache hit, CacheInterceptor (memory) vs @nestjs/cache-manager interceptor (memory)',
+        unit: 'req/s per core',
+        oursLabel: 'CacheInterceptor',
+        peerLabel: '@nestjs/cache-manager',
+        target: { ratio: 1.0, text: '>= @nestjs/cache-manager' },
+      },
+      { variant: 'cache-ours', prime: true },
+      { variant: 'cache-nest', prime: true },
+    ),
+  );
+  // Every request of a session row loads and saves one session: each app gets its visitor's cookie
+  // when it starts, and is warmed with it.
+  const sessionPair = (
+    spec: Omit<Parameters<typeof compareSideBySide>[0], 'unit' | 'peerLabel'>,
+    ours: string,
+    peer: string,
+  ) =>
+    sideBySide(
+      { ...spec, unit: 'req/s per core', peerLabel: 'connect-redis' },
+      { variant: ours, session: true },
+      { variant: peer, session: true },
+    );
+  const storeTarget = { ratio: 1.0, text: '>= connect-redis' };
+  results.push(
+    await sessionPair(
+      {
+        group,
+        workload: 'session round trip (load + save per request), express-session on Redis',
+        oursLabel: 'BackendSessionStore (Redis)',
+        target: storeTarget,
+      },
+      'session-ours',
+      'session-connect',
+    ),
+  );
+  const plainGroup =
+    'http (minimal Express app without Nest, two apps side by side on one core, autocannon 32 connections each)';
+  // Issue 4 states its figures for a minimal Express app: express-session is Express middleware,
+  // so this pair runs it without Nest (a Nest route costs several times an Express one here).
+  results.push(
+    await sessionPair(
+      {
+        group: plainGroup,
+        workload: 'session round trip (load + save per request), express-session on Redis, minimal Express app',
+        oursLabel: 'BackendSessionStore (Redis)',
+        target: storeTarget,
+      },
+      'plain:session-ours',
+      'plain:session-connect',
+    ),
+  );
+  // No target: the least any store on ioredis does (GET + SET, no checks) against connect-redis,
+  // which separates the two clients (ioredis, node-redis) from the two stores' code.
+  results.push(
+    await sessionPair(
+      {
+        group: plainGroup,
+        workload:
+          'session round trip, express-session on Redis, minimal Express app: a bare store on ioredis (GET + SET, no checks)',
+        oursLabel: 'bare ioredis store',
+      },
+      'plain:session-bare-ioredis',
+      'plain:session-connect',
+    ),
+  );
   return results;
+}
+
+/** One side of a comparison: the app, and how each request is made. */
+interface Side {
+  variant: string;
+  /** Each request carries the session cookie of one visitor, fetched when the app starts. */
+  session?: boolean;
+  /** One request before the warm-up fills the app's cache. */
+  prime?: boolean;
+  /** Requests cycle through this many distinct `x-client` values. */
+  clients?: number;
+}
+
+/** A started side, with the headers of its requests. */
+interface Launched {
+  app: BenchApp;
+  side: Side;
+  headers?: Record<string, string>;
+}
+
+function sideOf(side: Side | string): Side {
+  return typeof side === 'string' ? { variant: side } : side;
 }
