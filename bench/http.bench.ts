@@ -326,6 +326,23 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
       ),
     );
   }
+  // No target (the row above carries it): @nestjs/throttler's memory storage keeps one expiry time per
+  // hit of a key and filters them on every request, so one client with a limit it never reaches is its
+  // costliest case. With 1,000 clients each keeps a short list, as with real per-client limits.
+  results.push(
+    await sideBySide(
+      {
+        group,
+        workload:
+          'GET, ThrottlerGuard on memory vs @nestjs/throttler guard (its memory storage), 1,000 distinct clients',
+        unit: 'req/s per core',
+        oursLabel: 'ThrottlerGuard (memory)',
+        peerLabel: '@nestjs/throttler',
+      },
+      { variant: 'throttle-clients', clients: 1000 },
+      { variant: 'nest-throttler-clients', clients: 1000 },
+    ),
+  );
   // Both caches are primed, so every measured request is a hit.
   results.push(
     await sideBySide(

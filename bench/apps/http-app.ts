@@ -206,6 +206,17 @@ function moduleFor(): Type | DynamicModule {
       );
     case 'nest-throttler':
       return mk([ThrottlerModule.forRoot([{ ttl: 3_600_000, limit: 1_000_000_000 }])], NestThrottleController);
+    case 'nest-throttler-clients':
+      // As 'throttle-clients': one counter per distinct `x-client` header.
+      return mk(
+        [
+          ThrottlerModule.forRoot({
+            throttlers: [{ ttl: 3_600_000, limit: 1_000_000_000 }],
+            getTracker: (req) => String(req.headers['x-client'] ?? 'anon'),
+          }),
+        ],
+        NestThrottleController,
+      );
     case 'cache-ours':
       return mk([BackendsModule.forRoot({ cache: { ttlMs: 3_600_000 } })], OurCacheController);
     case 'cache-nest':
