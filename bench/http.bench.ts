@@ -249,6 +249,21 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
       'none',
     ),
   );
+  // No target: against the least a counting guard does with the same headers (one Map, no windows),
+  // what our counting adds on top of any counting at all.
+  results.push(
+    await sideBySide(
+      {
+        group,
+        workload:
+          'GET, ThrottlerGuard on memory vs a minimal counting guard (one Map entry per address, the same three headers)',
+        oursLabel: 'ThrottlerGuard (memory)',
+        peerLabel: 'minimal counting guard',
+      },
+      'throttle-memory',
+      'minimal-counting-guard',
+    ),
+  );
   results.push(
     await sideBySide(
       {

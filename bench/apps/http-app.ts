@@ -85,6 +85,34 @@ class HeaderGuard {
   }
 }
 
+/**
+ * The least a counting guard does: one Map entry per client address (no windows, no expiry, no
+ * route metadata) and the same three headers. Our guard against it shows what our counting adds.
+ */
+class MinimalCountingGuard {
+  private readonly counts = new Map<string, number>();
+
+  canActivate(context: ExecutionContext): boolean {
+    const ip = context.getArgByIndex(0).socket.remoteAddress as string;
+    const n = (this.counts.get(ip) ?? 0) + 1;
+    this.counts.set(ip, n);
+    const res = context.getArgByIndex(1);
+    res.setHeader('X-RateLimit-Limit', '1000000000');
+    res.setHeader('X-RateLimit-Remaining', String(1_000_000_000 - n));
+    res.setHeader('X-RateLimit-Reset', '3600');
+    return true;
+  }
+}
+
+@Controller()
+@UseGuards(MinimalCountingGuard)
+class MinimalCountingController {
+  @Get('r')
+  get() {
+    return PAYLOAD;
+  }
+}
+
 /** Our guard without its three headers: what counting alone costs. */
 class NoHeaderThrottlerGuard extends ThrottlerGuard {
   protected override setHeaders(): void {}
@@ -180,6 +208,8 @@ function moduleFor(): Type | DynamicModule {
       return mk([BackendsModule.forRoot({})], NoGuardController);
     case 'header-guard':
       return mk([], HeaderGuardController);
+    case 'minimal-counting-guard':
+      return mk([], MinimalCountingController);
     case 'pass-guard':
       return mk([], PassGuardController);
     case 'throttle-memory':

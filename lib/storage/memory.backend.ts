@@ -267,6 +267,34 @@ export class MemoryBackend extends BaseBackend {
     return next;
   }
 
+  /**
+   * @internal One hit of a counter whose key and TTL its caller built and checked (the throttler's
+   * path): {@link MemoryBackend.incrementNow} by 1 without the argument checks, at the caller's `now`.
+   */
+  countNow(key: string, ttlMs: number, now: number): number {
+    const k = this.#prefix + key;
+    const store = this.#store;
+    const entry = store.map.get(k);
+    if (entry === undefined || (entry.expiresAt !== 0 && entry.expiresAt <= now)) {
+      if (entry !== undefined) store.map.delete(k);
+      store.put(k, 1, now + ttlMs);
+      return 1;
+    }
+    entry.used = true;
+    const current = entry.value;
+    if (typeof current !== 'number' || !Number.isSafeInteger(current)) {
+      throw new BackendValueError(`Cannot increment "${key}": the stored value is not an integer`);
+    }
+    const next = current + 1;
+    if (!Number.isSafeInteger(next)) {
+      throw new BackendValueError(`Cannot increment "${key}": the result would overflow`);
+    }
+    entry.value = next;
+    // As incrementNow: a counter brought from 0 (without expiry) counts as new and takes the TTL.
+    if (next === 1 && entry.expiresAt === 0) entry.expiresAt = now + ttlMs;
+    return next;
+  }
+
   ttl(key: string): Promise<number | null | undefined> {
     try {
       assertKey(key);
@@ -325,6 +353,7 @@ export function plainMemoryBackend(backend: Backend): MemoryBackend | undefined 
     backend.increment === proto.increment &&
     backend.incrementBy === proto.incrementBy &&
     backend.getNow === proto.getNow &&
-    backend.incrementNow === proto.incrementNow;
+    backend.incrementNow === proto.incrementNow &&
+    backend.countNow === proto.countNow;
   return plain ? backend : undefined;
 }

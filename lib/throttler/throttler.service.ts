@@ -130,7 +130,8 @@ export class Throttler {
 
   private hit(state: KeyState, rate: Rate): ThrottleResult | Promise<ThrottleResult> {
     const ttlMs = rate.ttlMs;
-    const shifted = shiftedClock(state, ttlMs, Date.now());
+    const now = Date.now();
+    const shifted = shiftedClock(state, ttlMs, now);
     const index = Math.floor(shifted / ttlMs);
     const resetMs = (index + 1) * ttlMs - shifted;
     if (index !== state.index) {
@@ -139,7 +140,7 @@ export class Throttler {
     }
     if (this.algorithm === 'fixed-window') {
       const memory = this.memory;
-      if (memory !== undefined) return fixedResult(rate.limit, memory.incrementNow(state.counter, 1, resetMs), resetMs);
+      if (memory !== undefined) return fixedResult(rate.limit, memory.countNow(state.counter, resetMs, now), resetMs);
       return this.backend.increment(state.counter, resetMs).then((count) => fixedResult(rate.limit, count, resetMs));
     }
     const previous = this.counterKey(state, index - 1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { MemoryBackend } from '../../lib/index.js';
+import { BackendValueError, MemoryBackend } from '../../lib/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -94,5 +94,26 @@ describe('MemoryBackend', () => {
   it('refuses invalid options', () => {
     expect(() => new MemoryBackend({ maxEntries: 0 })).toThrow(RangeError);
     expect(() => new MemoryBackend({ sweepIntervalMs: -1 })).toThrow(RangeError);
+  });
+});
+
+describe('MemoryBackend.countNow (the throttler path)', () => {
+  it('counts like increment, at the caller’s clock, and starts over on an expired or missing counter', async () => {
+    const backend = new MemoryBackend();
+    const now = Date.now();
+    expect(backend.countNow('c', 1000, now)).toBe(1);
+    expect(backend.countNow('c', 1000, now)).toBe(2);
+    expect(await backend.ttl('c')).toBeGreaterThan(900);
+    await backend.set('short', 7, 50);
+    expect(backend.countNow('short', 1000, now + 60)).toBe(1);
+    await backend.set('zero', 0);
+    expect(backend.countNow('zero', 1000, now)).toBe(1);
+    expect(await backend.ttl('zero')).toBeGreaterThan(0);
+    await backend.set('text', 'x');
+    expect(() => backend.countNow('text', 1000, now)).toThrow(BackendValueError);
+    await backend.set('top', Number.MAX_SAFE_INTEGER);
+    expect(() => backend.countNow('top', 1000, now)).toThrow(/overflow/);
+    expect(await backend.get('top')).toBe(Number.MAX_SAFE_INTEGER);
+    await backend.close();
   });
 });

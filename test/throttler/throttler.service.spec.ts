@@ -44,7 +44,7 @@ describe.each<StoreKind>(['memory', 'redis'])('Throttler.consume on %s', (kind) 
   });
 });
 
-describe('Throttler sliding window (memory, controlled clock)', () => {
+describe('Throttler windows (memory, controlled clock)', () => {
   let backend: MemoryBackend;
   beforeEach(() => {
     jest.useFakeTimers({
@@ -79,6 +79,21 @@ describe('Throttler sliding window (memory, controlled clock)', () => {
     const later = await throttler.consume('k', rate);
     expect(later.allowed).toBe(true);
     expect(later.remaining).toBe(Math.floor(10 - (11 * 0.4 + 2)));
+  });
+
+  it('starts a fixed window over once the previous one has expired', async () => {
+    const throttler = new Throttler(backend);
+    const rate = { limit: 2, ttlMs: 1000 };
+    const start = Date.now();
+    const hits = [];
+    for (let i = 0; i < 3; i++) hits.push(await throttler.consume('k', rate));
+    expect(hits.map((r) => r.allowed)).toEqual([true, true, false]);
+    expect(hits[2].retryAfterMs).toBe(hits[2].resetMs);
+    jest.setSystemTime(start + hits[2].resetMs);
+    const next = await throttler.consume('k', rate);
+    expect(next).toMatchObject({ allowed: true, remaining: 1, resetMs: 1000 });
+    expect((await throttler.consume('k', rate)).remaining).toBe(0);
+    expect((await throttler.consume('k', rate)).allowed).toBe(false);
   });
 
   it('refuses an unknown algorithm', () => {
