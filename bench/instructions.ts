@@ -39,6 +39,11 @@ const VARIANTS: Variant[] = [
     what: 'ThrottlerGuard on memory without its headers (counting alone)',
     base: 'pass-guard',
   },
+  {
+    app: 'minimal-counting-guard',
+    what: 'a guard that counts in one `Map` entry per address and sets the same three headers',
+    base: 'pass-guard',
+  },
   { app: 'throttle-memory', what: 'ThrottlerGuard on memory', base: 'pass-guard' },
   { app: 'nest-throttler', what: '@nestjs/throttler guard (memory)', base: 'pass-guard' },
   { app: 'none', what: 'no guard', base: 'pass-guard' },
