@@ -83,11 +83,11 @@ export class MemoryStore {
     if (map.size > this.maxEntries) this.evict();
   }
 
-  /** The live entry for `key`, marked used; an expired entry is dropped. */
-  live(key: string): Entry | undefined {
+  /** The live entry for `key` at `now` (the clock by default), marked used; an expired entry is dropped. */
+  live(key: string, now?: number): Entry | undefined {
     const entry = this.map.get(key);
     if (entry === undefined) return undefined;
-    if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) {
+    if (entry.expiresAt !== 0 && entry.expiresAt <= (now ?? Date.now())) {
       this.map.delete(key);
       return undefined;
     }
@@ -241,16 +241,32 @@ export class MemoryBackend extends BaseBackend {
 
   /**
    * @internal {@link MemoryBackend.incrementBy} without the Promise: the new value, or a thrown
-   * backend error. The throttler counts through it, so a guard on memory answers synchronously.
+   * backend error.
    */
   incrementNow(key: string, delta: number, ttlMs?: number | null): number {
     assertKey(key);
     assertDelta(delta);
     assertTtl(ttlMs);
+    return this.#add(key, delta, ttlMs);
+  }
+
+  /**
+   * @internal One hit of a counter whose key and TTL its caller built and checked (the throttler's
+   * path): {@link MemoryBackend.incrementNow} by 1 without the argument checks, at the caller's `now`.
+   */
+  countNow(key: string, ttlMs: number, now: number): number {
+    return this.#add(key, 1, ttlMs, now);
+  }
+
+  /**
+   * Adds `delta` to the counter `key`, created at `delta` when missing or expired at `now`. Without
+   * `now` the clock is read only when needed (a counter without TTL needs none).
+   */
+  #add(key: string, delta: number, ttlMs: number | null | undefined, now?: number): number {
     const k = this.#prefix + key;
-    const entry = this.#store.live(k);
+    const entry = this.#store.live(k, now);
     if (entry === undefined) {
-      this.#store.put(k, delta, expiry(ttlMs));
+      this.#store.put(k, delta, ttlMs == null ? 0 : (now ?? Date.now()) + ttlMs);
       return delta;
     }
     const current = entry.value;
@@ -263,35 +279,7 @@ export class MemoryBackend extends BaseBackend {
     }
     entry.value = next;
     // Like Redis: a counter brought from 0 (without expiry) to `delta` counts as new and takes the TTL.
-    if (next === delta && entry.expiresAt === 0 && ttlMs != null) entry.expiresAt = Date.now() + ttlMs;
-    return next;
-  }
-
-  /**
-   * @internal One hit of a counter whose key and TTL its caller built and checked (the throttler's
-   * path): {@link MemoryBackend.incrementNow} by 1 without the argument checks, at the caller's `now`.
-   */
-  countNow(key: string, ttlMs: number, now: number): number {
-    const k = this.#prefix + key;
-    const store = this.#store;
-    const entry = store.map.get(k);
-    if (entry === undefined || (entry.expiresAt !== 0 && entry.expiresAt <= now)) {
-      if (entry !== undefined) store.map.delete(k);
-      store.put(k, 1, now + ttlMs);
-      return 1;
-    }
-    entry.used = true;
-    const current = entry.value;
-    if (typeof current !== 'number' || !Number.isSafeInteger(current)) {
-      throw new BackendValueError(`Cannot increment "${key}": the stored value is not an integer`);
-    }
-    const next = current + 1;
-    if (!Number.isSafeInteger(next)) {
-      throw new BackendValueError(`Cannot increment "${key}": the result would overflow`);
-    }
-    entry.value = next;
-    // As incrementNow: a counter brought from 0 (without expiry) counts as new and takes the TTL.
-    if (next === 1 && entry.expiresAt === 0) entry.expiresAt = now + ttlMs;
+    if (next === delta && entry.expiresAt === 0 && ttlMs != null) entry.expiresAt = (now ?? Date.now()) + ttlMs;
     return next;
   }
 
@@ -342,7 +330,7 @@ export class MemoryBackend extends BaseBackend {
 
 /**
  * @internal `backend` when it is a {@link MemoryBackend} whose reads and increments are the class's
- * own, so its synchronous `getNow`/`incrementNow` answer the same; `undefined` for anything else
+ * own, so its synchronous `getNow`/`incrementNow`/`countNow` answer the same; `undefined` for anything else
  * (another backend, or a subclass or proxy that changes them and must see every call).
  */
 export function plainMemoryBackend(backend: Backend): MemoryBackend | undefined {
