@@ -138,8 +138,8 @@ function fromStored(value: unknown): unknown {
   return copyJsonValue(value);
 }
 
-function expiry(ttlMs: number | null | undefined): number {
-  return ttlMs == null ? 0 : Date.now() + ttlMs;
+function expiry(ttlMs: number | null | undefined, now?: number): number {
+  return ttlMs == null ? 0 : (now ?? Date.now()) + ttlMs;
 }
 
 /**
@@ -266,7 +266,7 @@ export class MemoryBackend extends BaseBackend {
     const k = this.#prefix + key;
     const entry = this.#store.live(k, now);
     if (entry === undefined) {
-      this.#store.put(k, delta, ttlMs == null ? 0 : (now ?? Date.now()) + ttlMs);
+      this.#store.put(k, delta, expiry(ttlMs, now));
       return delta;
     }
     const current = entry.value;
@@ -279,7 +279,7 @@ export class MemoryBackend extends BaseBackend {
     }
     entry.value = next;
     // Like Redis: a counter brought from 0 (without expiry) to `delta` counts as new and takes the TTL.
-    if (next === delta && entry.expiresAt === 0 && ttlMs != null) entry.expiresAt = (now ?? Date.now()) + ttlMs;
+    if (next === delta && entry.expiresAt === 0 && ttlMs != null) entry.expiresAt = expiry(ttlMs, now);
     return next;
   }
 
