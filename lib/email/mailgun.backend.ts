@@ -1,6 +1,6 @@
 import { EmailError } from '../errors/email.error.js';
-import { loadPackage } from '../utils/load-package.util.js';
-import { BaseEmailBackend, type EmailBackendOptions } from './base-email.backend.js';
+import { assertPackage, importPackage, loadPackage } from '../utils/load-package.util.js';
+import { asEmailError, BaseEmailBackend, type EmailBackendOptions } from './base-email.backend.js';
 import { EmailMessages } from './email.messages.js';
 import { providerText, sanitizedCause, secretForms } from './email.redact.js';
 import type { ValidatedEmail } from './email.validation.js';
@@ -34,9 +34,13 @@ export interface MailgunOptions extends EmailBackendOptions {
 interface MailgunMessages {
   create(domain: string, data: Record<string, unknown>): Promise<{ id?: string; status?: number; message?: string }>;
 }
-type MailgunCtor = new (formData: unknown) => {
-  client(options: { username: string; key: string; url: string; timeout: number }): { messages: MailgunMessages };
-};
+interface MailgunClientOptions {
+  username: string;
+  key: string;
+  url: string;
+  timeout: number;
+}
+type MailgunCtor = new (formData: unknown) => { client(options: MailgunClientOptions): { messages: MailgunMessages } };
 interface MailgunFailure {
   type?: string;
   status?: number;
@@ -53,7 +57,10 @@ const NETWORK_CODE = /^[A-Z][A-Z0-9_]+$/;
  */
 export class MailgunBackend extends BaseEmailBackend {
   readonly kind = 'mailgun';
-  readonly #messages: MailgunMessages;
+  readonly #clientOptions: MailgunClientOptions;
+  readonly #FormData: unknown;
+  #messages?: MailgunMessages;
+  #loading?: Promise<MailgunMessages>;
   readonly #domain: string;
   readonly #url: string;
   readonly #secrets: string[];
@@ -73,15 +80,11 @@ export class MailgunBackend extends BaseEmailBackend {
     this.#url = options.url ?? REGION_URL[region];
     this.#domain = domain;
     this.#secrets = [...secretForms(apiKey, `api:${apiKey}`)];
-    const Mailgun = loadPackage<MailgunCtor>('mailgun.js', 'MailgunBackend');
-    const FormData = loadPackage<unknown>('form-data', 'MailgunBackend');
-    const client = new Mailgun(FormData).client({
-      username: 'api',
-      key: apiKey,
-      url: this.#url,
-      timeout: options.timeoutMs ?? 10_000,
-    });
-    this.#messages = client.messages;
+    // mailgun.js is imported on the first send (its ES module build, the copy an ESM app shares);
+    // a missing package is still reported here.
+    assertPackage('mailgun.js', 'MailgunBackend');
+    this.#FormData = loadPackage<unknown>('form-data', 'MailgunBackend');
+    this.#clientOptions = { username: 'api', key: apiKey, url: this.#url, timeout: options.timeoutMs ?? 10_000 };
   }
 
   /** A backend for `region` (the seed's `MailgunBackend::with_region`). */
@@ -95,16 +98,17 @@ export class MailgunBackend extends BaseEmailBackend {
   }
 
   protected async deliver(m: ValidatedEmail): Promise<string> {
+    const messages = this.#messages ?? (await this.#connect());
     const data: Record<string, unknown> = {};
     if (m.tags.length) data['o:tag'] = m.tags;
     for (const [k, v] of m.metadata) data[`v:${k}`] = v;
     if (m.attachments.some((a) => a.inline)) {
       this.#Composer ??= loadMailComposer('MailgunBackend (inline images)');
       const { raw } = await composeMime(this.#Composer, m);
-      const result = await this.#messages.create(this.#domain, { to: envelopeRecipients(m), message: raw, ...data });
+      const result = await messages.create(this.#domain, { to: envelopeRecipients(m), message: raw, ...data });
       return result.id ?? '';
     }
-    const result = await this.#messages.create(this.#domain, {
+    const result = await messages.create(this.#domain, {
       from: formatMailbox(m.from),
       to: m.to.map((b) => formatMailbox(b)),
       ...(m.cc.length ? { cc: m.cc.map((b) => formatMailbox(b)) } : {}),
@@ -126,6 +130,18 @@ export class MailgunBackend extends BaseEmailBackend {
       ...data,
     });
     return result.id ?? '';
+  }
+
+  /** Imports mailgun.js and builds its client once; a failed import is retried on the next send. */
+  #connect(): Promise<MailgunMessages> {
+    this.#loading ??= importPackage<{ default: MailgunCtor }>('mailgun.js', 'MailgunBackend').then(
+      ({ default: Mailgun }) => (this.#messages = new Mailgun(this.#FormData).client(this.#clientOptions).messages),
+      (err: unknown) => {
+        this.#loading = undefined;
+        throw asEmailError(err, this.kind);
+      },
+    );
+    return this.#loading;
   }
 
   protected override describe(): Record<string, unknown> {

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { MissingDependencyError } from '../../lib/index.js';
-import { loadPackage } from '../../lib/utils/load-package.util.js';
+import { assertPackage, importPackage, loadPackage } from '../../lib/utils/load-package.util.js';
 
 const run = promisify(execFile);
 const OPTIONAL = /node_modules\/(ioredis|nodemailer|@sendgrid|@aws-sdk|mailgun\.js|form-data|express-session)\//;
@@ -20,6 +20,31 @@ describe('the built package (dist/)', () => {
     expect(result.exports).toBeGreaterThan(5);
     expect(result.loaded).toEqual([]);
     expect(result.handles.filter((h: string) => /TCP|Timeout/.test(h))).toEqual([]);
+  });
+
+  it('MailgunBackend sends with the ES module build of mailgun.js, the copy an ESM app imports, and no CommonJS copy', async () => {
+    const script = `
+      import http from 'node:http';
+      import { createRequire } from 'node:module';
+      const { Email, MailgunBackend } = await import('./dist/index.js');
+      const server = http.createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ id: '<one@mg.example.test>', message: 'Queued. Thank you.' }));
+        });
+      });
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const backend = new MailgunBackend('key-esm', 'mg.example.test', { url: 'http://127.0.0.1:' + server.address().port });
+      const afterConstruction = Object.keys(createRequire(import.meta.url).cache).filter((f) => /mailgun\\.js\\//.test(f));
+      const sent = await backend.sendEmail(Email.builder().from('a@example.com').to('b@example.com').subject('s').textBody('t').build());
+      const cjsCopies = Object.keys(createRequire(import.meta.url).cache).filter((f) => /mailgun\\.js\\//.test(f));
+      await backend.close();
+      server.close();
+      console.log(JSON.stringify({ afterConstruction, id: sent.messageId, cjsCopies }));
+    `;
+    const { stdout } = await run('node', ['--input-type=module', '-e', script]);
+    expect(JSON.parse(stdout)).toEqual({ afterConstruction: [], id: '<one@mg.example.test>', cjsCopies: [] });
   });
 
   it('can be require()d from CommonJS on Node >= 20.19', async () => {
@@ -53,5 +78,26 @@ describe('optional dependencies', () => {
     expect((caught as Error).message).toBe(
       'TestBackend needs the optional package "nestjs-backends-no-such-package": run `npm install nestjs-backends-no-such-package`',
     );
+  });
+
+  it('checking or importing a missing package gives the same typed error', async () => {
+    const name = 'nestjs-backends-no-such-package';
+    let checked: unknown;
+    try {
+      assertPackage(name, 'TestBackend');
+    } catch (err) {
+      checked = err;
+    }
+    expect(checked).toBeInstanceOf(MissingDependencyError);
+    expect(checked).toMatchObject({ code: 'missing_dependency', packageName: name });
+    const imported = await importPackage(name, 'TestBackend').catch((err: unknown) => err);
+    expect(imported).toBeInstanceOf(MissingDependencyError);
+    expect(imported).toMatchObject({ code: 'missing_dependency', packageName: name });
+  });
+
+  it('importPackage loads a present package and assertPackage accepts it', async () => {
+    expect(() => assertPackage('form-data', 'TestBackend')).not.toThrow();
+    const mod = await importPackage<{ default: unknown }>('mailgun.js', 'TestBackend');
+    expect(typeof mod.default).toBe('function');
   });
 });
