@@ -123,6 +123,14 @@ describe('RedisBackend', () => {
     await backend.close();
   });
 
+  it('a process whose Cluster backend is closed during a slot refresh exits by itself', async () => {
+    // ioredis 6.0.0's own slotsRefreshInterval timer re-arms forever in this case; the
+    // process would stay alive and the call below be killed by its timeout.
+    const worker = join(process.cwd(), 'test/fixtures/cluster-close-worker.mjs');
+    const { stdout } = await run('node', [worker, JSON.stringify(clusterNodes())], { timeout: 15_000 });
+    expect(stdout).toBe('closed');
+  }, 20_000);
+
   it('increment gives a new counter its TTL in the same server-side step', async () => {
     const prefix = uniquePrefix('incr');
     const backend = await RedisBackend.connect(redisUrl(), { keyPrefix: prefix });

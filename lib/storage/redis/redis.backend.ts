@@ -11,6 +11,7 @@ import { guardClusterDeadlines } from './redis.deadline.js';
 import { redact, toBackendError } from './redis.errors.js';
 import { mayBeMisrouted, UnpipelinedCommands } from './redis.hash-tag.js';
 import { INCREMENT_COMMAND, INCREMENT_SCRIPT, STREAMED_INCREMENT_COMMAND } from './redis.scripts.js';
+import { refreshSlotsEvery } from './redis.slots-refresh.js';
 import type { RedisBackendOptions, RedisClient, RedisTarget } from './redis.types.js';
 
 type IoRedisModule = typeof import('ioredis');
@@ -216,11 +217,14 @@ export class RedisBackend extends BaseBackend {
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
     };
     let client: RedisClient;
+    let slotsEveryMs = 0;
     if (typeof target === 'string') {
       client = new ioredis.Redis(target, defaults);
     } else if ('cluster' in target && Array.isArray(target.cluster)) {
       const { cluster, options: clusterOptions = {} } = target;
-      const { redisOptions, ...rest } = clusterOptions as ClusterOptions;
+      const { redisOptions, slotsRefreshInterval = 2000, ...rest } = clusterOptions as ClusterOptions;
+      // The slot map is re-read by refreshSlotsEvery below, not by ioredis' own timer.
+      slotsEveryMs = slotsRefreshInterval;
       const nodeDefaults = { ...defaults } as Record<string, unknown>;
       delete nodeDefaults.lazyConnect;
       delete nodeDefaults.retryStrategy;
@@ -232,9 +236,6 @@ export class RedisBackend extends BaseBackend {
         // A command in flight when its node's connection dropped may already have run: fail it
         // rather than send it again (an increment would count twice).
         retryDelayOnFailover: 0,
-        // Re-read the slot map regularly, so a master that hangs without closing its socket is
-        // replaced once the Cluster has promoted its replica.
-        slotsRefreshInterval: 2000,
         slotsRefreshTimeout: Math.min(timeout, 1000),
         ...rest,
         redisOptions: { ...nodeDefaults, ...redisOptions },
@@ -247,6 +248,11 @@ export class RedisBackend extends BaseBackend {
     const conn = backend.#conn;
     conn.owned = true;
     conn.secrets = secretsOf(target);
+    if (slotsEveryMs > 0) {
+      // Re-read the slot map regularly, so a master that hangs without closing its socket is
+      // replaced once the Cluster has promoted its replica.
+      refreshSlotsEvery(client as Cluster, slotsEveryMs, () => conn.closed);
+    }
     // Connection errors surface through calls; without a listener ioredis would print each one.
     client.on('error', (err: Error) => {
       conn.lastError = redact(err.message, conn.secrets);
