@@ -49,6 +49,12 @@ export interface Comparison {
   /** The target from the issues, e.g. `{ ratio: 0.7, text: '>= 70% of bare async Map' }`. */
   target?: { ratio: number; text: string };
   lowerIsBetter?: boolean;
+  /**
+   * Set on a row that measures the ceiling of a targeted row (`<workload> vs <peer label>` of that row): the same
+   * comparison with the least code any implementation could run on our side. When the ceiling itself
+   * misses that row's target, the report says so next to the verdict.
+   */
+  ceilingOf?: string;
 }
 
 /** Options every benchmark module receives. */

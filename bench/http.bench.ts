@@ -244,6 +244,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
           'GET, a guard that only sets the three X-RateLimit-* headers (counts nothing) vs the same route with no guard',
         oursLabel: 'headers-only guard',
         peerLabel: 'no guard',
+        ceilingOf: 'GET, ThrottlerGuard on memory vs the same route with no guard vs no guard',
       },
       'header-guard',
       'none',
@@ -288,6 +289,35 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
       },
       'throttle-redis',
       'none',
+    ),
+  );
+  // No target: the least a guard on Redis does (one raw ioredis EVALSHA per request, the same
+  // headers), against no guard: the ceiling of the row above for any guard that counts in Redis.
+  results.push(
+    await sideBySide(
+      {
+        group,
+        workload:
+          'GET, a minimal Redis counting guard (one EVALSHA INCR+PEXPIRE per request on raw ioredis, the same three headers) vs the same route with no guard',
+        oursLabel: 'minimal Redis guard',
+        peerLabel: 'no guard',
+        ceilingOf: 'GET, ThrottlerGuard on Redis vs the same route with no guard vs no guard',
+      },
+      'minimal-redis-guard',
+      'none',
+    ),
+  );
+  // No target: what our guard adds on top of that one round trip.
+  results.push(
+    await sideBySide(
+      {
+        group,
+        workload: 'GET, ThrottlerGuard on Redis vs a minimal Redis counting guard (one EVALSHA per request)',
+        oursLabel: 'ThrottlerGuard (Redis)',
+        peerLabel: 'minimal Redis guard',
+      },
+      'throttle-redis',
+      'minimal-redis-guard',
     ),
   );
   results.push(
@@ -423,6 +453,8 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
         workload:
           'session round trip, express-session on Redis, minimal Express app: a bare store on ioredis (GET + SET, no checks)',
         oursLabel: 'bare ioredis store',
+        ceilingOf:
+          'session round trip (load + save per request), express-session on Redis, minimal Express app vs connect-redis',
       },
       'plain:session-bare-ioredis',
       'plain:session-connect',

@@ -11,6 +11,19 @@ export function meets(c: Comparison): boolean | undefined {
   return c.target ? c.ratio >= c.target.ratio : undefined;
 }
 
+/**
+ * The verdict of a targeted row: `pass`, or `**short**`, followed, when a ceiling row measured in
+ * the same run (see {@link Comparison.ceilingOf}) misses the same target, by that row's ratio.
+ */
+export function verdict(c: Comparison, results: Comparison[]): string {
+  const ok = meets(c);
+  if (ok === undefined) return '';
+  if (ok) return 'pass';
+  const ceiling = results.find((r) => r.ceilingOf === `${c.workload} vs ${c.peer.label}` && r.group === c.group);
+  if (!ceiling || !c.target || ceiling.ratio >= c.target.ratio) return '**short**';
+  return `**short**; the ceiling (${ceiling.ours.label}) measured ${fmtRatio(ceiling.ratio)}x`;
+}
+
 /** The Markdown tables of BENCHMARKS.md, one per group. */
 export function markdownTables(results: Comparison[]): string {
   const groups = [...new Set(results.map((r) => r.group))];
@@ -19,9 +32,8 @@ export function markdownTables(results: Comparison[]): string {
       const rows = results
         .filter((r) => r.group === group)
         .map((r) => {
-          const verdict = meets(r) === undefined ? '' : meets(r) ? 'pass' : '**short**';
           const ratio = r.lowerIsBetter ? `${fmtRatio(r.ratio)}x peer (lower is better)` : `${fmtRatio(r.ratio)}x`;
-          return `| ${r.workload} | ${r.ours.label} | ${fmt(r.ours.median)} ${r.unit} | ${r.peer.label} | ${fmt(r.peer.median)} ${r.unit} | ${ratio} | ${r.target?.text ?? ''} | ${verdict} |`;
+          return `| ${r.workload} | ${r.ours.label} | ${fmt(r.ours.median)} ${r.unit} | ${r.peer.label} | ${fmt(r.peer.median)} ${r.unit} | ${ratio} | ${r.target?.text ?? ''} | ${verdict(r, results)} |`;
         });
       return [
         `### ${group}`,
@@ -74,7 +86,7 @@ export function summaryTable(results: Comparison[]): string {
     .filter((r) => r.target)
     .map(
       (r) =>
-        `| ${r.workload} | ${r.peer.label} | ${fmtRatio(r.ratio)}x | ${r.target!.text} | ${meets(r) ? 'pass' : '**short**'} |`,
+        `| ${r.workload} | ${r.peer.label} | ${fmtRatio(r.ratio)}x | ${r.target!.text} | ${verdict(r, results)} |`,
     );
   return ['| workload | against | ours vs peer | target | verdict |', '|---|---|---:|---|---|', ...rows].join('\n');
 }

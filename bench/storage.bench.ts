@@ -126,6 +126,18 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
       () => sequentialOps(n, (i) => keyv.set(key(i), i)),
     ),
   );
+  // No target: the ceiling of the row above, a bare async Map (no checks, no expiry, no copies).
+  out.push(
+    await cmp(
+      {
+        ...mem('set primitive, sequential: the ceiling, a bare async Map', 'Keyv (memory)', undefined),
+        oursLabel: 'bare async Map',
+        ceilingOf: 'set primitive, sequential vs Keyv (memory)',
+      },
+      () => sequentialOps(n, (i) => bare.set(key(i), i)),
+      () => sequentialOps(n, (i) => keyv.set(key(i), i)),
+    ),
+  );
   out.push(
     await cmp(
       mem('get primitive, sequential', 'cache-manager', { ratio: 2.5, text: '>= 2.5x cache-manager' }),

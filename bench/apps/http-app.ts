@@ -113,6 +113,43 @@ class MinimalCountingController {
   }
 }
 
+/** The INCR+PEXPIRE script of the minimal Redis guard: one round trip per request. */
+const MINIMAL_INCR = `local v = redis.call('INCR', KEYS[1])
+if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return v`;
+
+/**
+ * The least a guard on Redis does: one `EVALSHA` of INCR+PEXPIRE per request on a raw ioredis client
+ * (default options, the script defined once), keyed by client address, and the same three headers.
+ * No windows, no route metadata, no checks: the floor for any guard that counts in Redis.
+ */
+class MinimalRedisGuard {
+  private readonly redis = new Redis(redisUrl);
+
+  constructor() {
+    this.redis.defineCommand('benchIncr', { numberOfKeys: 1, lua: MINIMAL_INCR });
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const ip = context.getArgByIndex(0).socket.remoteAddress as string;
+    const n = (await (this.redis as any).benchIncr(`bench-minimal:${ip}`, 3_600_000)) as number;
+    const res = context.getArgByIndex(1);
+    res.setHeader('X-RateLimit-Limit', '1000000000');
+    res.setHeader('X-RateLimit-Remaining', String(1_000_000_000 - n));
+    res.setHeader('X-RateLimit-Reset', '3600');
+    return true;
+  }
+}
+
+@Controller()
+@UseGuards(MinimalRedisGuard)
+class MinimalRedisController {
+  @Get('r')
+  get() {
+    return PAYLOAD;
+  }
+}
+
 /** Our guard without its three headers: what counting alone costs. */
 class NoHeaderThrottlerGuard extends ThrottlerGuard {
   protected override setHeaders(): void {}
@@ -210,6 +247,8 @@ function moduleFor(): Type | DynamicModule {
       return mk([], HeaderGuardController);
     case 'minimal-counting-guard':
       return mk([], MinimalCountingController);
+    case 'minimal-redis-guard':
+      return mk([], MinimalRedisController);
     case 'pass-guard':
       return mk([], PassGuardController);
     case 'throttle-memory':
