@@ -428,6 +428,20 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
       'session-connect',
     ),
   );
+  // No target: the same ceiling in the Nest app (see the bare-store row of the minimal Express app).
+  results.push(
+    await sessionPair(
+      {
+        group,
+        workload:
+          'session round trip, express-session on Redis, Nest app: a bare store on ioredis (GET + SET, no checks)',
+        oursLabel: 'bare ioredis store',
+        ceilingOf: 'session round trip (load + save per request), express-session on Redis vs connect-redis',
+      },
+      'session-bare-ioredis',
+      'session-connect',
+    ),
+  );
   const plainGroup =
     'http (minimal Express app without Nest, two apps side by side on one core, autocannon 32 connections each)';
   // Issue 4 states its figures for a minimal Express app: express-session is Express middleware,

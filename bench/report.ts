@@ -85,8 +85,7 @@ export function summaryTable(results: Comparison[]): string {
   const rows = results
     .filter((r) => r.target)
     .map(
-      (r) =>
-        `| ${r.workload} | ${r.peer.label} | ${fmtRatio(r.ratio)}x | ${r.target!.text} | ${verdict(r, results)} |`,
+      (r) => `| ${r.workload} | ${r.peer.label} | ${fmtRatio(r.ratio)}x | ${r.target!.text} | ${verdict(r, results)} |`,
     );
   return ['| workload | against | ours vs peer | target | verdict |', '|---|---|---:|---|---|', ...rows].join('\n');
 }

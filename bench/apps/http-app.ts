@@ -293,6 +293,7 @@ function moduleFor(): Type | DynamicModule {
     case 'session-ours':
       return mk([BackendsModule.forRoot({ storage: redis })], SessionController);
     case 'session-connect':
+    case 'session-bare-ioredis':
       return mk([], SessionController);
     default:
       throw new Error(`unknown BENCH_APP ${variant}`);
@@ -387,10 +388,12 @@ async function main(): Promise<void> {
     platform === 'fastify'
       ? await NestFactory.create<NestFastifyApplication>(moduleFor(), new FastifyAdapter(), { logger: false })
       : await NestFactory.create(moduleFor(), { logger: false });
-  if (variant === 'session-ours' || variant === 'session-connect') {
+  if (variant === 'session-ours' || variant === 'session-connect' || variant === 'session-bare-ioredis') {
     let store: session.Store;
     if (variant === 'session-ours') {
       store = app.get(BackendSessionStore) as unknown as session.Store;
+    } else if (variant === 'session-bare-ioredis') {
+      store = new BareIoredisStore();
     } else {
       store = await connectRedisStore();
     }
