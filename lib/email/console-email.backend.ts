@@ -1,8 +1,9 @@
 import type { Writable } from 'node:stream';
 import type { EmailError } from '../errors/email.error.js';
+import { assertPackage } from '../utils/load-package.util.js';
 import { BaseEmailBackend, type EmailBackendOptions, asEmailError } from './base-email.backend.js';
 import type { ValidatedEmail } from './email.validation.js';
-import { composeMime, loadMailComposer, type MailComposerCtor } from './mime.composer.js';
+import { composeMime, importMailComposer, type MailComposerCtor } from './mime.composer.js';
 
 /** Options of {@link ConsoleEmailBackend}. */
 export interface ConsoleEmailBackendOptions extends EmailBackendOptions {
@@ -19,15 +20,17 @@ const SEPARATOR = `\r\n${'-'.repeat(79)}\r\n`;
 export class ConsoleEmailBackend extends BaseEmailBackend {
   readonly kind = 'console';
   readonly #stream: Writable;
-  readonly #Composer: MailComposerCtor;
+  #Composer?: MailComposerCtor;
 
   constructor(options: ConsoleEmailBackendOptions = {}) {
     super(options, 'console');
-    this.#Composer = loadMailComposer('ConsoleEmailBackend');
+    // nodemailer is imported on the first send; a missing package is still reported here.
+    assertPackage('nodemailer', 'ConsoleEmailBackend');
     this.#stream = options.stream ?? process.stdout;
   }
 
   protected async deliver(message: ValidatedEmail): Promise<string> {
+    this.#Composer ??= await importMailComposer('ConsoleEmailBackend');
     const { raw, messageId } = await composeMime(this.#Composer, message);
     const text = Buffer.concat([raw, Buffer.from(SEPARATOR)]);
     await new Promise<void>((resolve, reject) => {

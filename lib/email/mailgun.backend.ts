@@ -6,7 +6,7 @@ import { providerText, sanitizedCause, secretForms } from './email.redact.js';
 import type { ValidatedEmail } from './email.validation.js';
 import { envelopeRecipients, formatMailbox } from './email.format.js';
 import { type FailureClass, classifyHttpStatus, classifyNetworkCode } from './http-status.util.js';
-import { composeMime, loadMailComposer, type MailComposerCtor } from './mime.composer.js';
+import { composeMime, importMailComposer, type MailComposerCtor } from './mime.composer.js';
 
 /** Mailgun's API regions. */
 export enum MailgunRegion {
@@ -103,7 +103,7 @@ export class MailgunBackend extends BaseEmailBackend {
     if (m.tags.length) data['o:tag'] = m.tags;
     for (const [k, v] of m.metadata) data[`v:${k}`] = v;
     if (m.attachments.some((a) => a.inline)) {
-      this.#Composer ??= loadMailComposer('MailgunBackend (inline images)');
+      this.#Composer ??= await importMailComposer('MailgunBackend (inline images)');
       const { raw } = await composeMime(this.#Composer, m);
       const result = await messages.create(this.#domain, { to: envelopeRecipients(m), message: raw, ...data });
       return result.id ?? '';

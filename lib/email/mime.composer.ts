@@ -1,15 +1,18 @@
 import type MailComposerClass from 'nodemailer/lib/mail-composer';
-import { loadPackage } from '../utils/load-package.util.js';
+import { assertPackage, importPackage } from '../utils/load-package.util.js';
 import { toNodemailerMessage } from './email.format.js';
 import type { ValidatedEmail } from './email.validation.js';
 
 /** @internal nodemailer's MailComposer class. */
 export type MailComposerCtor = typeof MailComposerClass;
 
-/** @internal Loads nodemailer's MailComposer, or throws `MissingDependencyError` naming nodemailer. */
-export function loadMailComposer(feature: string): MailComposerCtor {
-  loadPackage<unknown>('nodemailer', feature);
-  return loadPackage<MailComposerCtor>('nodemailer/lib/mail-composer', feature);
+/**
+ * @internal Imports nodemailer's MailComposer (its ES module build, the copy an ESM app shares), or
+ * rejects with `MissingDependencyError` naming nodemailer.
+ */
+export async function importMailComposer(feature: string): Promise<MailComposerCtor> {
+  assertPackage('nodemailer', feature);
+  return (await importPackage<{ default: MailComposerCtor }>('nodemailer/lib/mail-composer', feature)).default;
 }
 
 /** @internal The full RFC 5322 message as it would go over SMTP (MailComposer leaves Bcc out of the headers). */

@@ -8,7 +8,7 @@ import type { ValidatedEmail } from './email.validation.js';
 import { formatMailbox } from './email.format.js';
 import { parseRetryAfter } from './email-retry.js';
 import { classifyHttpStatus, classifyNetworkCode } from './http-status.util.js';
-import { composeMime, loadMailComposer, type MailComposerCtor } from './mime.composer.js';
+import { composeMime, importMailComposer, type MailComposerCtor } from './mime.composer.js';
 
 /** Options of {@link SesBackend} besides the SES client configuration. */
 export interface SesBackendOptions extends EmailBackendOptions {
@@ -102,7 +102,7 @@ export class SesBackend extends BaseEmailBackend {
     ];
     if (tags.length) input.EmailTags = tags;
     if (m.attachments.some((a) => a.inline)) {
-      this.#Composer ??= loadMailComposer('SesBackend (inline images)');
+      this.#Composer ??= await importMailComposer('SesBackend (inline images)');
       const { raw } = await composeMime(this.#Composer, m);
       input.Content = { Raw: { Data: raw } };
     } else {

@@ -1,6 +1,6 @@
 import type * as Nodemailer from 'nodemailer';
 import { EmailError, type EmailErrorCode } from '../errors/email.error.js';
-import { loadPackage } from '../utils/load-package.util.js';
+import { assertPackage, importPackage } from '../utils/load-package.util.js';
 import { BaseEmailBackend, type EmailBackendOptions } from './base-email.backend.js';
 import { EmailMessages } from './email.messages.js';
 import { providerText, sanitizedCause, secretForms } from './email.redact.js';
@@ -37,6 +37,7 @@ export interface SmtpConfig extends EmailBackendOptions {
 
 type NodemailerModule = typeof Nodemailer;
 type PoolTransport = ReturnType<NodemailerModule['createTransport']>;
+type TransportOptions = Parameters<NodemailerModule['createTransport']>[0];
 
 interface SmtpFailure {
   code?: string;
@@ -54,11 +55,14 @@ const CERTIFICATE = /certificate|CERT_|self[- ]signed|altname|unable to verify/i
 
 /**
  * Sends over SMTP through nodemailer's pooled transport: connections are reused across sends and
- * closed by `close()`. Bcc recipients go in the envelope only.
+ * closed by `close()`. Bcc recipients go in the envelope only. nodemailer (its ES module build, the
+ * copy an ESM app shares) is imported on the first send or `verify()`.
  */
 export class SmtpBackend extends BaseEmailBackend {
   readonly kind = 'smtp';
-  readonly #transport: PoolTransport;
+  readonly #options: TransportOptions;
+  #transport?: PoolTransport;
+  #loading?: Promise<PoolTransport>;
   readonly #secrets: string[];
   readonly #summary: Record<string, unknown>;
 
@@ -87,8 +91,9 @@ export class SmtpBackend extends BaseEmailBackend {
     this.#secrets = auth ? secretForms(auth.password, `\u0000${auth.username}\u0000${auth.password}`) : [];
     this.#summary = { host: config.host, port: config.port, encryption: config.encryption, poolSize, timeoutMs };
 
-    const nodemailer = loadPackage<NodemailerModule>('nodemailer', 'SmtpBackend');
-    this.#transport = nodemailer.createTransport({
+    // A missing nodemailer is reported here; the package itself is imported on first use.
+    assertPackage('nodemailer', 'SmtpBackend');
+    this.#options = {
       pool: true,
       host: config.host,
       port: config.port,
@@ -113,13 +118,13 @@ export class SmtpBackend extends BaseEmailBackend {
       debug: false,
       disableFileAccess: true,
       disableUrlAccess: true,
-    } as Parameters<NodemailerModule['createTransport']>[0]);
+    } as TransportOptions;
   }
 
   /** Opens a connection and authenticates; rejects with `EmailError` when the server or credentials are wrong. */
   async verify(): Promise<true> {
     try {
-      await this.#transport.verify();
+      await (this.#transport ?? (await this.#connect())).verify();
       return true;
     } catch (err) {
       throw this.toEmailError(err);
@@ -127,12 +132,26 @@ export class SmtpBackend extends BaseEmailBackend {
   }
 
   protected async deliver(message: ValidatedEmail): Promise<string> {
-    const info = (await this.#transport.sendMail(toNodemailerMessage(message))) as { messageId?: string };
+    const transport = this.#transport ?? (await this.#connect());
+    const info = (await transport.sendMail(toNodemailerMessage(message))) as { messageId?: string };
     return info.messageId ?? '';
   }
 
   protected override async closeResources(): Promise<void> {
-    this.#transport.close();
+    const transport = this.#transport ?? (await this.#loading?.catch(() => undefined));
+    transport?.close();
+  }
+
+  /** Imports nodemailer and creates the pool once; a failed import is retried on the next call. */
+  #connect(): Promise<PoolTransport> {
+    this.#loading ??= importPackage<NodemailerModule>('nodemailer', 'SmtpBackend').then(
+      (nodemailer) => (this.#transport = nodemailer.createTransport(this.#options)),
+      (err: unknown) => {
+        this.#loading = undefined;
+        throw err;
+      },
+    );
+    return this.#loading;
   }
 
   protected override describe(): Record<string, unknown> {

@@ -47,6 +47,48 @@ describe('the built package (dist/)', () => {
     expect(JSON.parse(stdout)).toEqual({ afterConstruction: [], id: '<one@mg.example.test>', cjsCopies: [] });
   });
 
+  it('SmtpBackend and ConsoleEmailBackend send with the ES module build of nodemailer, and no CommonJS copy', async () => {
+    const script = `
+      import { createRequire } from 'node:module';
+      import { Writable } from 'node:stream';
+      import { SMTPServer } from 'smtp-server';
+      const { ConsoleEmailBackend, Email, SmtpBackend } = await import('./dist/index.js');
+      const cjs = () => Object.keys(createRequire(import.meta.url).cache).filter((f) => /nodemailer\\//.test(f));
+      const received = [];
+      const server = new SMTPServer({
+        authOptional: true,
+        disabledCommands: ['STARTTLS'],
+        logger: false,
+        onData(stream, _session, cb) {
+          const chunks = [];
+          stream.on('data', (c) => chunks.push(c));
+          stream.on('end', () => { received.push(Buffer.concat(chunks).toString()); cb(); });
+        },
+      });
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const smtp = new SmtpBackend({ host: '127.0.0.1', port: server.server.address().port, encryption: 'none' });
+      let written = '';
+      const stream = new Writable({ write(chunk, _enc, cb) { written += chunk; cb(); } });
+      const console_ = new ConsoleEmailBackend({ stream });
+      const afterConstruction = cjs();
+      const email = Email.builder().from('a@example.com').to('b@example.com').subject('esm copy').textBody('t').build();
+      await smtp.sendEmail(email);
+      await console_.sendEmail(email);
+      const cjsCopies = cjs();
+      await smtp.close();
+      await console_.close();
+      await new Promise((resolve) => server.close(resolve));
+      console.log(JSON.stringify({
+        afterConstruction,
+        smtp: received.length === 1 && received[0].includes('Subject: esm copy'),
+        console: written.includes('Subject: esm copy'),
+        cjsCopies,
+      }));
+    `;
+    const { stdout } = await run('node', ['--input-type=module', '-e', script]);
+    expect(JSON.parse(stdout)).toEqual({ afterConstruction: [], smtp: true, console: true, cjsCopies: [] });
+  });
+
   it('can be require()d from CommonJS on Node >= 20.19', async () => {
     const script = `const lib = require('./dist/index.js'); console.log(typeof lib.BackendsModule, typeof lib.MemoryBackend);`;
     const { stdout } = await run('node', ['-e', script]);
