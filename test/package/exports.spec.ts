@@ -137,6 +137,74 @@ describe('optional dependencies', () => {
     expect(imported).toMatchObject({ code: 'missing_dependency', packageName: name });
   });
 
+  it('a failed import of nodemailer or mailgun.js fails that send with a typed error and is tried again on the next', async () => {
+    // A module resolution hook (not a mock of the backends) makes the first import of each package fail.
+    const hooks = `
+      const failed = new Set();
+      export async function resolve(specifier, context, next) {
+        if ((specifier === 'nodemailer' || specifier === 'mailgun.js') && !failed.has(specifier)) {
+          failed.add(specifier);
+          throw Object.assign(new Error('simulated failure loading ' + specifier), { code: 'ERR_SIMULATED' });
+        }
+        return next(specifier, context);
+      }
+    `;
+    const script = `
+      import http from 'node:http';
+      import { register } from 'node:module';
+      import { SMTPServer } from 'smtp-server';
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
+      const { Email, EmailError, MailgunBackend, SmtpBackend } = await import('./dist/index.js');
+      let smtpReceived = 0;
+      const smtpServer = new SMTPServer({
+        authOptional: true,
+        disabledCommands: ['STARTTLS'],
+        logger: false,
+        onData(stream, _session, cb) { stream.resume(); stream.on('end', () => { smtpReceived++; cb(); }); },
+      });
+      await new Promise((resolve) => smtpServer.listen(0, '127.0.0.1', resolve));
+      let mailgunReceived = 0;
+      const mailgunServer = http.createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          mailgunReceived++;
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ id: '<retry@mg.example.test>', message: 'Queued. Thank you.' }));
+        });
+      });
+      await new Promise((resolve) => mailgunServer.listen(0, '127.0.0.1', resolve));
+      const email = Email.builder().from('a@example.com').to('b@example.com').subject('s').textBody('t').build();
+      const attempt = (backend) => backend.sendEmail(email).then(
+        (sent) => ({ ok: true, id: sent.messageId.length > 0 }),
+        (err) => ({ ok: false, typed: err instanceof EmailError, code: err.code, cause: String(err.cause?.message) }),
+      );
+      const smtp = new SmtpBackend({ host: '127.0.0.1', port: smtpServer.server.address().port, encryption: 'none' });
+      const mailgun = new MailgunBackend('key-retry', 'mg.example.test', { url: 'http://127.0.0.1:' + mailgunServer.address().port });
+      const result = {
+        smtp: [await attempt(smtp), await attempt(smtp)],
+        mailgun: [await attempt(mailgun), await attempt(mailgun)],
+      };
+      await smtp.close();
+      await mailgun.close();
+      await new Promise((resolve) => smtpServer.close(resolve));
+      mailgunServer.close();
+      console.log(JSON.stringify({ ...result, smtpReceived, mailgunReceived }));
+    `;
+    const { stdout } = await run('node', ['--input-type=module', '-e', script]);
+    const failedFirst = (name: string) => ({
+      ok: false,
+      typed: true,
+      code: 'provider',
+      cause: `simulated failure loading ${name}`,
+    });
+    expect(JSON.parse(stdout)).toEqual({
+      smtp: [failedFirst('nodemailer'), { ok: true, id: true }],
+      mailgun: [failedFirst('mailgun.js'), { ok: true, id: true }],
+      smtpReceived: 1,
+      mailgunReceived: 1,
+    });
+  });
+
   it('importPackage loads a present package and assertPackage accepts it', async () => {
     expect(() => assertPackage('form-data', 'TestBackend')).not.toThrow();
     const mod = await importPackage<{ default: unknown }>('mailgun.js', 'TestBackend');
