@@ -154,6 +154,12 @@ async function main(): Promise<void> {
     console.log(`\n${results.length} comparisons (--only/--match: no report written)`);
     return;
   }
+  // A ceiling row names the targeted row it bounds by text: a renamed row must not unlink it silently.
+  for (const c of results) {
+    if (c.ceilingOf && !results.some((r) => r.target && `${r.workload} vs ${r.peer.label}` === c.ceilingOf)) {
+      throw new Error(`ceiling row "${c.workload}" names no targeted row: "${c.ceilingOf}"`);
+    }
+  }
   const command = quick ? 'npm run bench -- --quick' : 'npm run bench';
   const md = [
     '# Benchmarks',
