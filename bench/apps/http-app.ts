@@ -85,6 +85,14 @@ class HeaderGuard {
   }
 }
 
+/** The three rate-limit headers of the minimal guards, for the `n`-th request of a client. */
+function setMinimalHeaders(context: ExecutionContext, n: number): void {
+  const res = context.getArgByIndex(1);
+  res.setHeader('X-RateLimit-Limit', '1000000000');
+  res.setHeader('X-RateLimit-Remaining', String(1_000_000_000 - n));
+  res.setHeader('X-RateLimit-Reset', '3600');
+}
+
 /**
  * The least a counting guard does: one Map entry per client address (no windows, no expiry, no
  * route metadata) and the same three headers. Our guard against it shows what our counting adds.
@@ -96,10 +104,7 @@ class MinimalCountingGuard {
     const ip = context.getArgByIndex(0).socket.remoteAddress as string;
     const n = (this.counts.get(ip) ?? 0) + 1;
     this.counts.set(ip, n);
-    const res = context.getArgByIndex(1);
-    res.setHeader('X-RateLimit-Limit', '1000000000');
-    res.setHeader('X-RateLimit-Remaining', String(1_000_000_000 - n));
-    res.setHeader('X-RateLimit-Reset', '3600');
+    setMinimalHeaders(context, n);
     return true;
   }
 }
@@ -133,10 +138,7 @@ class MinimalRedisGuard {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const ip = context.getArgByIndex(0).socket.remoteAddress as string;
     const n = (await (this.redis as any).benchIncr(`bench-minimal:${ip}`, 3_600_000)) as number;
-    const res = context.getArgByIndex(1);
-    res.setHeader('X-RateLimit-Limit', '1000000000');
-    res.setHeader('X-RateLimit-Remaining', String(1_000_000_000 - n));
-    res.setHeader('X-RateLimit-Reset', '3600');
+    setMinimalHeaders(context, n);
     return true;
   }
 }
