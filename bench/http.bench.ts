@@ -292,13 +292,13 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
     ),
   );
   // No target: the least a guard on Redis does (one raw ioredis EVALSHA per request, the same
-  // headers), against no guard: the ceiling of the row above for any guard that counts in Redis.
+  // headers, its writes held per turn as ours), against no guard: the ceiling of the row above.
   results.push(
     await sideBySide(
       {
         group,
         workload:
-          'GET, a minimal Redis counting guard (one EVALSHA INCR+PEXPIRE per request on raw ioredis, the same three headers) vs the same route with no guard',
+          'GET, a minimal Redis counting guard (one EVALSHA INCR+PEXPIRE per request on raw ioredis, writes held per turn, the same three headers) vs the same route with no guard',
         oursLabel: 'minimal Redis guard',
         peerLabel: 'no guard',
         ceilingOf: 'GET, ThrottlerGuard on Redis vs the same route with no guard vs no guard',
@@ -434,7 +434,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
       {
         group,
         workload:
-          'session round trip, express-session on Redis, Nest app: a bare store on ioredis (GET + SET, no checks)',
+          'session round trip, express-session on Redis, Nest app: a bare store on ioredis (GET + SET, no checks, writes held per turn)',
         oursLabel: 'bare ioredis store',
         ceilingOf: 'session round trip (load + save per request), express-session on Redis vs connect-redis',
       },
@@ -465,7 +465,7 @@ export async function runHttpBench(ctx: BenchContext): Promise<Comparison[]> {
       {
         group: plainGroup,
         workload:
-          'session round trip, express-session on Redis, minimal Express app: a bare store on ioredis (GET + SET, no checks)',
+          'session round trip, express-session on Redis, minimal Express app: a bare store on ioredis (GET + SET, no checks, writes held per turn)',
         oursLabel: 'bare ioredis store',
         ceilingOf:
           'session round trip (load + save per request), express-session on Redis, minimal Express app vs connect-redis',

@@ -46,6 +46,12 @@ const VARIANTS: Variant[] = [
   },
   { app: 'throttle-memory', what: 'ThrottlerGuard on memory', base: 'pass-guard' },
   { app: 'nest-throttler', what: '@nestjs/throttler guard (memory)', base: 'pass-guard' },
+  {
+    app: 'minimal-redis-guard',
+    what: 'a guard that counts with one raw ioredis `EVALSHA` (INCR + PEXPIRE) and sets the same three headers',
+    base: 'pass-guard',
+  },
+  { app: 'throttle-redis', what: 'ThrottlerGuard on Redis', base: 'minimal-redis-guard' },
   { app: 'none', what: 'no guard', base: 'pass-guard' },
   { app: 'session-connect', what: 'express-session with connect-redis', base: 'session-connect' },
   { app: 'session-ours', what: 'express-session with BackendSessionStore (Redis)', base: 'session-connect' },
@@ -103,7 +109,7 @@ function measured(app: string): number {
 }
 
 /** Instructions per request of one variant, counted over {@link measured} requests after the warm-up. */
-async function measure(app: string, dir: string, redisUrl: string): Promise<Count> {
+async function measure(app: string, dir: string, redisUrl: string, keep?: string): Promise<Count> {
   const { child, url } = await start(app, dir, redisUrl);
   try {
     const headers: Record<string, string> = {};
@@ -139,6 +145,11 @@ async function measure(app: string, dir: string, redisUrl: string): Promise<Coun
       encoding: 'utf8',
       maxBuffer: 256 << 20,
     });
+    if (keep !== undefined) {
+      const copy = join(keep, `${app}.${Date.now()}.txt`);
+      writeFileSync(copy, annotated);
+      console.log(`${app}: functions in ${copy}`);
+    }
     for (const line of annotated.split('\n')) {
       const m = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(line);
       if (!m) continue;
@@ -151,7 +162,20 @@ async function measure(app: string, dir: string, redisUrl: string): Promise<Coun
   return { all: total / measured(app), gc: gc / measured(app) };
 }
 
+/** `--only a,b` counts those variants alone: it prints them and keeps their function listings, writing no table. */
+function chosenVariants(): Variant[] {
+  const at = process.argv.indexOf('--only');
+  if (at === -1) return VARIANTS;
+  const names = (process.argv[at + 1] ?? '').split(',');
+  const chosen = VARIANTS.filter((v) => names.includes(v.app));
+  if (chosen.length !== names.length) {
+    throw new Error(`--only names unknown variants; known: ${VARIANTS.map((v) => v.app).join(', ')}`);
+  }
+  return chosen;
+}
+
 async function main(): Promise<void> {
+  const variants = chosenVariants();
   try {
     run('valgrind', ['--version']);
   } catch {
@@ -160,15 +184,17 @@ async function main(): Promise<void> {
   const RedisProcess = await redisProcess();
   const redis = await RedisProcess.start();
   const dir = mkdtempSync(join(tmpdir(), 'nestjs-backends-callgrind-'));
+  // A partial run keeps each count's functions (callgrind_annotate's listing) for a closer look.
+  const keep = variants === VARIANTS ? undefined : mkdtempSync(join(tmpdir(), 'nestjs-backends-functions-'));
   const counts = new Map<string, Count>();
   try {
     // One app per core at a time; valgrind runs each on a single thread.
     // Each app twice, in a different pairing; the lower count outside GC is kept. What varies between
     // runs of one app is added work (a recompilation, a collection), up to 6 % in one run of three.
-    const queue = [...VARIANTS, ...[...VARIANTS].reverse()];
+    const queue = [...variants, ...[...variants].reverse()];
     const workers = Array.from({ length: Math.max(1, cpus().length) }, async () => {
       for (let v = queue.shift(); v; v = queue.shift()) {
-        const n = await measure(v.app, dir, redis.url);
+        const n = await measure(v.app, dir, redis.url, variants === VARIANTS ? undefined : keep);
         const kept = counts.get(v.app);
         if (kept === undefined || n.all - n.gc < kept.all - kept.gc) counts.set(v.app, n);
         console.log(`${v.app}: ${Math.round(n.all)} instructions per request, ${Math.round(n.all - n.gc)} outside GC`);
@@ -179,6 +205,7 @@ async function main(): Promise<void> {
     await redis.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
+  if (variants !== VARIANTS) return;
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   const pct = (n: number, base: number) => `${n >= base ? '+' : ''}${((n / base - 1) * 100).toFixed(1)} %`;
   const rows = VARIANTS.map((v) => {

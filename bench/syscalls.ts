@@ -33,6 +33,26 @@ const VARIANTS: Variant[] = [
   { app: 'session-ours', what: 'Nest app, BackendSessionStore (ioredis)' },
 ];
 
+/** Apps that `--only` can also pick (the guard apps on Redis), outside the table. */
+const EXTRA: Variant[] = [
+  { app: 'none', what: 'Nest app, no guard' },
+  { app: 'minimal-redis-guard', what: 'Nest app, a minimal guard counting with one raw ioredis EVALSHA' },
+  { app: 'throttle-redis', what: 'Nest app, ThrottlerGuard on Redis' },
+];
+
+/** `--only a,b` runs those apps alone: it prints each one's figures and every system call, writing no table. */
+function chosenVariants(): Variant[] {
+  const at = process.argv.indexOf('--only');
+  if (at === -1) return VARIANTS;
+  const names = (process.argv[at + 1] ?? '').split(',');
+  const known = [...VARIANTS, ...EXTRA];
+  const chosen = known.filter((v) => names.includes(v.app));
+  if (chosen.length !== names.length) {
+    throw new Error(`--only names unknown apps; known: ${known.map((v) => v.app).join(', ')}`);
+  }
+  return chosen;
+}
+
 /** System calls reported in columns of their own; the rest are summed under "other". */
 const HEAP_PAGES = ['mmap', 'munmap', 'madvise', 'mprotect'];
 const SOCKET_WRITES = ['write', 'writev'];
@@ -93,9 +113,12 @@ interface RunningApp {
 
 async function startWarm(variant: string, redisUrl: string, pin: boolean): Promise<RunningApp> {
   const { child, url } = await start(variant, redisUrl, pin);
-  const cookie = (await fetch(url)).headers.get('set-cookie');
-  if (!cookie) throw new Error(`${variant} set no session cookie`);
-  const headers = { cookie: cookie.split(';')[0] };
+  const headers: Record<string, string> = {};
+  if (variant.includes('session')) {
+    const cookie = (await fetch(url)).headers.get('set-cookie');
+    if (!cookie) throw new Error(`${variant} set no session cookie`);
+    headers.cookie = cookie.split(';')[0];
+  }
   await load(url, WARM, headers);
   return { variant, child, url, headers, user: [], sys: [], faults: [] };
 }
@@ -145,6 +168,7 @@ function parseStrace(text: string): Map<string, number> {
 }
 
 async function main(): Promise<void> {
+  const variants = chosenVariants();
   if (!hasCommand('strace', ['-V'])) throw new Error('strace is not installed (apt-get install strace)');
   const RedisProcess = await redisProcess();
   const pin = cpus().length > 1 && hasCommand('taskset', ['-V']);
@@ -154,7 +178,7 @@ async function main(): Promise<void> {
   const results = new Map<string, Result>();
   const apps: RunningApp[] = [];
   try {
-    for (const v of VARIANTS) apps.push(await startWarm(v.app, redis.url, pin));
+    for (const v of variants) apps.push(await startWarm(v.app, redis.url, pin));
     // The apps take turns, one loaded at a time, so a slow spell of the host falls on all of them.
     for (let i = 0; i < TIMED_RUNS; i++) for (const app of apps) await timedRun(app);
     for (const app of apps) {
@@ -166,12 +190,17 @@ async function main(): Promise<void> {
       };
       results.set(app.variant, r);
       console.log(`${app.variant}: user ${r.userUs.toFixed(0)} µs, system ${r.sysUs.toFixed(0)} µs per request`);
+      if (variants !== VARIANTS) {
+        const each = [...r.calls].map(([name, n]) => `${name} ${(n / TRACED).toFixed(3)}`);
+        console.log(`  page faults ${r.faults.toFixed(2)}; calls per request: ${each.join(', ')}`);
+      }
     }
   } finally {
     await Promise.all(apps.map(stop));
     await redis.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
+  if (variants !== VARIANTS) return;
   const per = (calls: Map<string, number>, names: string[]) =>
     names.reduce((n, name) => n + (calls.get(name) ?? 0), 0) / TRACED;
   const rows = VARIANTS.map((v) => {

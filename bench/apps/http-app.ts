@@ -38,6 +38,7 @@ import {
   Throttle,
   ThrottlerGuard,
 } from '../../lib/index.js';
+import { type Coalescing, holdWritesForTurn } from '../../lib/storage/redis/redis.coalesce.js';
 
 const variant = process.env.BENCH_APP ?? 'none';
 const redisUrl = process.env.REDIS_URL ?? '';
@@ -126,10 +127,12 @@ return v`;
 /**
  * The least a guard on Redis does: one `EVALSHA` of INCR+PEXPIRE per request on a raw ioredis client
  * (default options, the script defined once), keyed by client address, and the same three headers.
- * No windows, no route metadata, no checks: the floor for any guard that counts in Redis.
+ * Its socket writes are held for the turn as our backend holds them, so the requests of one turn share
+ * one write. No windows, no route metadata, no checks: the floor for any guard that counts in Redis.
  */
 class MinimalRedisGuard {
   private readonly redis = new Redis(redisUrl);
+  private readonly writes: Coalescing = { corked: false };
 
   constructor() {
     this.redis.defineCommand('benchIncr', { numberOfKeys: 1, lua: MINIMAL_INCR });
@@ -137,6 +140,7 @@ class MinimalRedisGuard {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const ip = context.getArgByIndex(0).socket.remoteAddress as string;
+    if (!this.writes.corked && this.redis.status === 'ready') holdWritesForTurn(this.writes, this.redis);
     const n = (await (this.redis as any).benchIncr(`bench-minimal:${ip}`, 3_600_000)) as number;
     setMinimalHeaders(context, n);
     return true;
@@ -313,27 +317,39 @@ async function connectRedisStore(): Promise<session.Store> {
 
 /**
  * The least a session store on ioredis can do: GET and JSON.parse, JSON.stringify and SET with PX,
- * on a client with the options `RedisBackend.create` gives its own. It checks nothing: it measures
- * the client, apart from any store's code.
+ * on a client with the options `RedisBackend.create` gives its own, its writes held for the turn as
+ * the backend holds them. It checks nothing: it measures the client, apart from any store's code.
  */
 class BareIoredisStore extends session.Store {
   private readonly client = new Redis(redisUrl, {
     commandTimeout: 1000,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
-    enableAutoPipelining: true,
   });
+  private readonly writes: Coalescing = { corked: false };
+
+  /** The client, its socket held until the end of this turn. */
+  private held(): Redis {
+    if (!this.writes.corked && this.client.status === 'ready') holdWritesForTurn(this.writes, this.client);
+    return this.client;
+  }
 
   override get(sid: string, cb: (err: unknown, session?: session.SessionData | null) => void): void {
-    this.client.get(`bench-bare:${sid}`).then((text) => cb(null, text === null ? null : JSON.parse(text)), cb);
+    this.held()
+      .get(`bench-bare:${sid}`)
+      .then((text) => cb(null, text === null ? null : JSON.parse(text)), cb);
   }
 
   override set(sid: string, data: session.SessionData, cb?: (err?: unknown) => void): void {
-    this.client.set(`bench-bare:${sid}`, JSON.stringify(data), 'PX', 86_400_000).then(() => cb?.(), cb);
+    this.held()
+      .set(`bench-bare:${sid}`, JSON.stringify(data), 'PX', 86_400_000)
+      .then(() => cb?.(), cb);
   }
 
   override destroy(sid: string, cb?: (err?: unknown) => void): void {
-    this.client.del(`bench-bare:${sid}`).then(() => cb?.(), cb);
+    this.held()
+      .del(`bench-bare:${sid}`)
+      .then(() => cb?.(), cb);
   }
 }
 

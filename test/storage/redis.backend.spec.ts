@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect, promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
-import { BackendUnavailableError, BackendValueError, RedisBackend } from '../../lib/index.js';
+import { BackendUnavailableError, RedisBackend } from '../../lib/index.js';
 import { freePort } from '../utils/free-port.js';
 import { RedisProcess } from '../utils/redis-server.js';
 import { clusterNodes, redisUrl, uniquePrefix } from '../utils/redis-env.js';
@@ -23,6 +23,35 @@ async function timedRejection(call: () => Promise<unknown>): Promise<{ ms: numbe
     return { ms: Date.now() - start, error };
   }
   throw new Error('expected the call to reject');
+}
+
+/**
+ * Counts the writes `client`'s socket hands to the kernel from now on (one per `_write` or `_writev`),
+ * by wrapping the socket's own methods.
+ */
+function countSocketWrites(client: Redis): () => number {
+  const socket = client.stream as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>;
+  let n = 0;
+  for (const name of ['_write', '_writev'] as const) {
+    const own = socket[name];
+    socket[name] = function (this: unknown, ...args: unknown[]) {
+      n++;
+      return own.apply(this, args);
+    };
+  }
+  return () => n;
+}
+
+/** The real timer functions, taken before any test fakes them. */
+const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout } = globalThis;
+
+/** `promise`, or a rejection after `ms` of real time even while the timers are faked. */
+function withRealDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = realSetTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => realClearTimeout(timer));
 }
 
 describe('RedisBackend', () => {
@@ -56,32 +85,66 @@ describe('RedisBackend', () => {
     await backend.close();
   });
 
-  it('streams the first 32 increments in flight and auto-pipelines the rest, without touching the option array', async () => {
+  it('sends the calls of one event-loop turn in one socket write, and a later turn in its own', async () => {
+    const backend = await RedisBackend.connect(redisUrl(), { keyPrefix: uniquePrefix('turn') });
+    const writes = countSocketWrites(backend.client as Redis);
+    const turn = [
+      ...Array.from({ length: 50 }, (_, i) => backend.set(`k${i}`, i)),
+      ...Array.from({ length: 50 }, () => backend.increment('n', 60_000)),
+      ...Array.from({ length: 50 }, (_, i) => backend.get(`k${i}`)),
+    ];
+    const answers = await Promise.all(turn);
+    expect(writes()).toBe(1);
+    expect(answers.slice(50, 100).sort((a, b) => Number(a) - Number(b))).toEqual(
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
+    expect(answers.slice(100)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    // Awaited one by one, each call is alone in its turn.
+    await backend.set('a', 1);
+    await backend.exists('a');
+    await backend.delete('a');
+    expect(writes()).toBe(4);
+    await backend.clear();
+    await backend.close();
+  });
+
+  it('never puts increments in an auto-pipeline the application enabled, and leaves its option array alone', async () => {
     const shared = ['info'];
     const client = new Redis(redisUrl(), { enableAutoPipelining: true, autoPipeliningIgnoredCommands: shared });
     const backend = await RedisBackend.connect(client, { keyPrefix: uniquePrefix('stream') });
     expect(shared).toEqual(['info']);
     expect(client.options.autoPipeliningIgnoredCommands).toEqual(['info', 'nestjsBackendsIncrByNow']);
+    const writes = countSocketWrites(client);
     const calls = Array.from({ length: 200 }, () => backend.increment('n', 60_000));
-    // Streamed commands go straight to the socket; the others wait in the auto-pipeline until the next turn.
-    expect(client.autoPipelineQueueSize).toBe(200 - 32);
+    expect(client.autoPipelineQueueSize).toBe(0);
     const counts = await Promise.all(calls);
+    expect(writes()).toBe(1);
     expect(new Set(counts).size).toBe(200);
     expect(Math.max(...counts)).toBe(200);
     expect(await backend.ttl('n')).toBeGreaterThan(59_000);
-    // Every answer left the in-flight count: the next burst is streamed from the start again.
-    const again = Array.from({ length: 10 }, () => backend.increment('n', 60_000));
-    expect(client.autoPipelineQueueSize).toBe(0);
-    expect((await Promise.all(again)).sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => 201 + i));
-    // A refused increment (not an integer) leaves the count too.
-    await backend.set('text', 'abc');
-    await expect(backend.increment('text')).rejects.toBeInstanceOf(BackendValueError);
-    const third = Array.from({ length: 32 }, () => backend.increment('m'));
-    expect(client.autoPipelineQueueSize).toBe(0);
-    await Promise.all(third);
     await backend.clear();
     client.disconnect();
   });
+
+  for (const legacyFakeTimers of [false, true]) {
+    it(`answers while jest fakes the timers (${legacyFakeTimers ? 'legacy' : 'modern'} fake timers)`, async () => {
+      const backend = await RedisBackend.connect(redisUrl(), { keyPrefix: uniquePrefix('fake') });
+      jest.useFakeTimers({ legacyFakeTimers, doNotFake: ['nextTick', 'queueMicrotask'] });
+      try {
+        // Were the socket held until a faked turn end, these would never be sent: fail after 2 s of real time.
+        const answers = await withRealDeadline(
+          Promise.all([backend.set('a', 1), backend.increment('n'), backend.get('a')]),
+          2000,
+        );
+        expect(answers).toEqual([undefined, 1, 1]);
+        expect(await withRealDeadline(backend.exists('a'), 2000)).toBe(true);
+      } finally {
+        jest.useRealTimers();
+      }
+      await backend.clear();
+      await backend.close();
+    });
+  }
 
   it("uses 'nb:' as the default prefix", async () => {
     const backend = await RedisBackend.connect(redisUrl());

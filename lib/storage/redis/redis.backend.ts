@@ -7,6 +7,7 @@ import type { Backend } from '../backend.interface.js';
 import { BaseBackend } from '../base.backend.js';
 import { assertDelta, assertKey, assertTtl } from '../storage.validation.js';
 import { decodeValue, encodeValue } from '../value.codec.js';
+import { type Coalescing, holdWritesForTurn } from './redis.coalesce.js';
 import { guardClusterDeadlines } from './redis.deadline.js';
 import { redact, toBackendError } from './redis.errors.js';
 import { mayBeMisrouted, UnpipelinedCommands } from './redis.hash-tag.js';
@@ -20,18 +21,12 @@ type IncrementClient = RedisClient & {
   [STREAMED_INCREMENT_COMMAND](key: string, delta: number, ttlMs: number): Promise<number>;
 };
 
-/**
- * Increments in flight on a standalone client below which a new one is streamed rather than
- * auto-pipelined (see {@link streamIncrements}).
- */
-const STREAM_BELOW = 32;
-
 const SCAN_COUNT = 1000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /** State shared by a backend and its namespaces: the client, its readiness and who owns it. */
-interface Connection {
+interface Connection extends Coalescing {
   client: IncrementClient;
   owned: boolean;
   secrets: string[];
@@ -46,8 +41,6 @@ interface Connection {
   unpipelined?: UnpipelinedCommands;
   /** Whether the client is an ioredis Cluster (read once: every call asks). */
   cluster: boolean;
-  /** Increments sent and not yet answered (standalone clients). */
-  increments: number;
 }
 
 const toVoid = (): void => undefined;
@@ -64,22 +57,12 @@ function failures(conn: Connection) {
     (err: unknown): never => {
       throw toBackendError(err, operation, conn.secrets);
     };
-  const incrementFailed = make('increment');
   return {
-    // A standalone increment also leaves the count of increments in flight.
-    incrementDone: (count: number): number => {
-      conn.increments--;
-      return count;
-    },
-    incrementFailed: (err: unknown): never => {
-      conn.increments--;
-      return incrementFailed(err);
-    },
     set: make('set'),
     get: make('get'),
     delete: make('delete'),
     exists: make('exists'),
-    increment: incrementFailed,
+    increment: make('increment'),
     ttl: make('ttl'),
     setIfAbsent: make('setIfAbsent'),
   };
@@ -95,15 +78,12 @@ function withDeadline<T>(promise: Promise<T>, ms: number, timeoutMs: number): Pr
 }
 
 /**
- * Lets a standalone client send the increment script straight to the socket under its second name,
- * outside ioredis' auto-pipeline. An auto-pipeline keeps one batch in flight and queues the rest
- * until every reply of that batch is back, so with few calls in flight the client and redis-server
- * wait on each other: 5 to 20 concurrent increments ran 1.4x to 2.2x faster streamed. With many in
- * flight the batch wins, since it writes once for all (one write per command costs the client more
- * CPU). A call is therefore streamed while fewer than {@link STREAM_BELOW} increments are in flight,
- * and auto-pipelined beyond. A Cluster keeps its auto-pipeline for all: there each streamed command
- * is routed and timed on its own, and 1,000 concurrent increments ran past the command timeout
- * under load. The client's option array is replaced, never mutated, in case the application shares it.
+ * Lets a standalone client send the increment script straight to its socket under its second name,
+ * never through ioredis' auto-pipeline when the application enabled it: the socket is already held
+ * until the end of each turn (see {@link holdWritesForTurn}), so the increments of one turn leave in
+ * one write without a pipeline object, and none waits for the replies of an earlier batch. A Cluster
+ * keeps its auto-pipeline, which routes each command to its node. The client's option array is
+ * replaced, never mutated, in case the application shares it.
  */
 function streamIncrements(client: RedisClient): void {
   const options = client.options as { autoPipeliningIgnoredCommands?: string[] } | undefined;
@@ -148,7 +128,8 @@ function secretsOf(target: RedisTarget): string[] {
 
 /**
  * The storage backend on Redis through ioredis: standalone, TLS (`rediss://`) or Cluster.
- * Every call is one round trip, keys carry `keyPrefix`, and no call outlives `commandTimeoutMs`.
+ * Every call is one round trip, keys carry `keyPrefix`, and no call outlives `commandTimeoutMs`;
+ * on a standalone client the calls of one event-loop turn share one socket write.
  */
 export class RedisBackend extends BaseBackend {
   readonly #conn: Connection;
@@ -181,7 +162,7 @@ export class RedisBackend extends BaseBackend {
       pending: 0,
       closed: false,
       cluster: (client as { isCluster?: boolean }).isCluster === true,
-      increments: 0,
+      corked: false,
     };
     if (conn.cluster) {
       conn.unpipelined = new UnpipelinedCommands(
@@ -213,7 +194,8 @@ export class RedisBackend extends BaseBackend {
       autoResendUnfulfilledCommands: false,
       // ioredis waits this long for a socket to close on disconnect (even one that is already gone).
       disconnectTimeout: 200,
-      enableAutoPipelining: true,
+      // A standalone client holds its writes until the end of each turn instead (holdWritesForTurn).
+      enableAutoPipelining: false,
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
     };
     let client: RedisClient;
@@ -360,17 +342,9 @@ export class RedisBackend extends BaseBackend {
     const client = this.#client();
     if (client === undefined) return this.#afterReconnect(() => this.incrementBy(key, delta, ttlMs));
     const full = this.#prefix + key;
-    const conn = this.#conn;
     const ttl = ttlMs ?? 0;
-    if (!conn.cluster) {
-      // Streamed while few are in flight, auto-pipelined beyond (see streamIncrements).
-      const sent =
-        conn.increments < STREAM_BELOW
-          ? client[STREAMED_INCREMENT_COMMAND](full, delta, ttl)
-          : client[INCREMENT_COMMAND](full, delta, ttl);
-      conn.increments++;
-      const fail = this.#fail;
-      return sent.then(fail.incrementDone, fail.incrementFailed);
+    if (!this.#conn.cluster) {
+      return client[STREAMED_INCREMENT_COMMAND](full, delta, ttl).then(undefined, this.#fail.increment);
     }
     const rare = this.#unpipelined(full);
     const sent = rare ? rare.incrementBy(full, delta, ttl) : client[INCREMENT_COMMAND](full, delta, ttl);
@@ -510,10 +484,13 @@ export class RedisBackend extends BaseBackend {
     return withDeadline(sent, ms, ms);
   }
 
-  /** The client when it is connected, else undefined. */
+  /** The client when it is connected, else undefined; a standalone client's socket is then held for this turn. */
   #client(): IncrementClient | undefined {
     const conn = this.#conn;
-    return conn.client.status === 'ready' && !conn.closed ? conn.client : undefined;
+    const client = conn.client;
+    if (client.status !== 'ready' || conn.closed) return undefined;
+    if (!conn.corked && !conn.cluster) holdWritesForTurn(conn, client);
+    return client;
   }
 
   /**
