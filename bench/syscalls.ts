@@ -24,7 +24,10 @@ interface Variant {
 const VARIANTS: Variant[] = [
   { app: 'plain:session-connect', what: 'minimal Express app, connect-redis (node-redis)' },
   { app: 'plain:session-ours', what: 'minimal Express app, BackendSessionStore (ioredis)' },
-  { app: 'plain:session-bare-ioredis', what: 'minimal Express app, a bare store on ioredis (GET + SET, no checks)' },
+  {
+    app: 'plain:session-bare-ioredis',
+    what: 'minimal Express app, a bare store on ioredis (GET + SET, no checks, writes held per turn)',
+  },
   {
     app: 'plain:session-ours-timers',
     what: 'experiment: BackendSessionStore plus the two `AbortSignal.timeout(5000)` per request that node-redis creates',
