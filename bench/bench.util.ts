@@ -277,3 +277,18 @@ export function listeningPort(child: ChildProcess, what: string, timeoutMs: numb
     });
   });
 }
+
+/**
+ * The apps named by `--only a,b` on the command line, picked from `known`; `all` when it is absent.
+ * An unknown name fails the run. A caller compares the result with `all` to tell a partial run.
+ */
+export function onlyApps<V extends { app: string }>(all: V[], known: V[] = all): V[] {
+  const at = process.argv.indexOf('--only');
+  if (at === -1) return all;
+  const names = (process.argv[at + 1] ?? '').split(',');
+  const chosen = known.filter((v) => names.includes(v.app));
+  if (chosen.length !== names.length) {
+    throw new Error(`--only names unknown apps; known: ${known.map((v) => v.app).join(', ')}`);
+  }
+  return chosen;
+}

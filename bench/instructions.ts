@@ -8,7 +8,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_ROOT, listeningPort, loadByAmount, redisProcess } from './bench.util.js';
+import { BENCH_ROOT, listeningPort, loadByAmount, redisProcess, onlyApps } from './bench.util.js';
 
 /** Requests before counting, in 5 runs: the connections closing between runs settle V8's last recompilations. */
 const WARM = 6000;
@@ -162,20 +162,9 @@ async function measure(app: string, dir: string, redisUrl: string, keep?: string
   return { all: total / measured(app), gc: gc / measured(app) };
 }
 
-/** `--only a,b` counts those variants alone: it prints them and keeps their function listings, writing no table. */
-function chosenVariants(): Variant[] {
-  const at = process.argv.indexOf('--only');
-  if (at === -1) return VARIANTS;
-  const names = (process.argv[at + 1] ?? '').split(',');
-  const chosen = VARIANTS.filter((v) => names.includes(v.app));
-  if (chosen.length !== names.length) {
-    throw new Error(`--only names unknown variants; known: ${VARIANTS.map((v) => v.app).join(', ')}`);
-  }
-  return chosen;
-}
-
 async function main(): Promise<void> {
-  const variants = chosenVariants();
+  // `--only a,b` counts those apps alone and writes no table.
+  const variants = onlyApps(VARIANTS);
   try {
     run('valgrind', ['--version']);
   } catch {

@@ -8,7 +8,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_ROOT, listeningPort, loadByAmount, median, redisProcess } from './bench.util.js';
+import { BENCH_ROOT, listeningPort, loadByAmount, median, redisProcess, onlyApps } from './bench.util.js';
 
 const WARM = 20_000;
 const TIMED = 10_000;
@@ -42,19 +42,6 @@ const EXTRA: Variant[] = [
   { app: 'minimal-redis-guard', what: 'Nest app, a minimal guard counting with one raw ioredis EVALSHA' },
   { app: 'throttle-redis', what: 'Nest app, ThrottlerGuard on Redis' },
 ];
-
-/** `--only a,b` runs those apps alone: it prints each one's figures and every system call, writing no table. */
-function chosenVariants(): Variant[] {
-  const at = process.argv.indexOf('--only');
-  if (at === -1) return VARIANTS;
-  const names = (process.argv[at + 1] ?? '').split(',');
-  const known = [...VARIANTS, ...EXTRA];
-  const chosen = known.filter((v) => names.includes(v.app));
-  if (chosen.length !== names.length) {
-    throw new Error(`--only names unknown apps; known: ${known.map((v) => v.app).join(', ')}`);
-  }
-  return chosen;
-}
 
 /** System calls reported in columns of their own; the rest are summed under "other". */
 const HEAP_PAGES = ['mmap', 'munmap', 'madvise', 'mprotect'];
@@ -171,7 +158,8 @@ function parseStrace(text: string): Map<string, number> {
 }
 
 async function main(): Promise<void> {
-  const variants = chosenVariants();
+  // `--only a,b` counts those apps alone and writes no table.
+  const variants = onlyApps(VARIANTS, [...VARIANTS, ...EXTRA]);
   if (!hasCommand('strace', ['-V'])) throw new Error('strace is not installed (apt-get install strace)');
   const RedisProcess = await redisProcess();
   const pin = cpus().length > 1 && hasCommand('taskset', ['-V']);
