@@ -3,11 +3,12 @@ import { isIPv6 } from 'node:net';
 /**
  * The client address of a request as the platform computed it (`req.ip`, which honours the app's
  * own trust-proxy setting), never a raw `X-Forwarded-For`. IPv6 addresses are cut to `ipv6Subnet`
- * bits, since one client usually owns a whole /64.
+ * bits, since one client usually owns a whole /64. `appSettings`, the Express app's `settings` when
+ * the caller holds the app, spares reading `req.app`.
  */
-export function clientIp(req: Record<string, any>, ipv6Subnet = 64): string {
+export function clientIp(req: Record<string, any>, ipv6Subnet = 64, appSettings?: Record<string, unknown>): string {
   const ip: unknown =
-    (trustsNoProxy(req) ? req.socket.remoteAddress : req.ip) ??
+    (trustsNoProxy(req, appSettings) ? req.socket.remoteAddress : req.ip) ??
     req.socket?.remoteAddress ??
     req.raw?.socket?.remoteAddress;
   if (typeof ip !== 'string' || ip.length === 0) return 'unknown';
@@ -20,10 +21,11 @@ export function clientIp(req: Record<string, any>, ipv6Subnet = 64): string {
  * is then the socket's address: read directly, it spares parsing `X-Forwarded-For` on every
  * request. A `req.ip` set by the application itself (an own property) is always honoured.
  */
-function trustsNoProxy(req: Record<string, any>): boolean {
+function trustsNoProxy(req: Record<string, any>, appSettings: Record<string, unknown> | undefined): boolean {
   // `app.settings[name]` is what Express's `app.get(name)` returns (mounted apps inherit through the
   // settings' prototype), without the two calls.
-  return req.app?.settings?.['trust proxy'] === false && req.socket !== undefined && !Object.hasOwn(req, 'ip');
+  const settings = appSettings ?? req.app?.settings;
+  return settings?.['trust proxy'] === false && req.socket !== undefined && !Object.hasOwn(req, 'ip');
 }
 
 /** Keeps the first `bits` bits of an IPv6 address (IPv4-mapped addresses become plain IPv4). */

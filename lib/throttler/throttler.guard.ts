@@ -7,7 +7,7 @@ import {
   Optional,
   type Type,
 } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { BackendError } from '../errors/index.js';
 import { type HttpPair, setResponseHeader } from '../utils/http.util.js';
 import { OutageReporter } from '../utils/outage.util.js';
@@ -38,6 +38,19 @@ const DEFAULT_SETTINGS: ThrottleSettings = {
   global: false,
 };
 
+/**
+ * The `settings` of the Express app Nest serves (read live, so a later `app.set('trust proxy', …)`
+ * counts), or `null` on another platform. Read from the app once instead of from `req.app` on each
+ * request: Express gives every request object a shape of its own, so each property read from one
+ * costs V8 a slow lookup.
+ */
+function expressSettings(host: HttpAdapterHost | undefined): Record<string, unknown> | null {
+  const app: unknown = host?.httpAdapter?.getInstance?.();
+  if (typeof app !== 'function' || typeof (app as { set?: unknown }).set !== 'function') return null;
+  const settings: unknown = (app as { settings?: unknown }).settings;
+  return typeof settings === 'object' && settings !== null ? (settings as Record<string, unknown>) : null;
+}
+
 /** The decimal text of the last number asked for, kept until another number comes. */
 class NumberText {
   private n = 0;
@@ -67,11 +80,14 @@ export class ThrottlerGuard implements CanActivate {
   private readonly limitText = new NumberText();
   private readonly resetText = new NumberText();
   protected readonly settings: ThrottleSettings;
+  /** The Express app's `settings` once looked up, `null` on another platform or without the app. */
+  private appSettings: Record<string, unknown> | null | undefined;
 
   constructor(
     protected readonly throttler: Throttler,
     protected readonly reflector: Reflector,
     @Optional() @Inject(THROTTLE_SETTINGS) settings?: ThrottleSettings,
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {
     this.settings = settings ?? DEFAULT_SETTINGS;
   }
@@ -119,7 +135,9 @@ export class ThrottlerGuard implements CanActivate {
   protected getTracker(context: ExecutionContext, req: Record<string, any>): string | Promise<string> {
     const custom = this.settings.tracker;
     if (custom !== undefined) return custom(req, context);
-    return clientIp(req, this.settings.ipv6Subnet);
+    let app = this.appSettings;
+    if (app === undefined) app = this.appSettings = expressSettings(this.adapterHost);
+    return clientIp(req, this.settings.ipv6Subnet, app ?? undefined);
   }
 
   /** Extra per-request exemption (e.g. health checks or trusted clients). @default never */

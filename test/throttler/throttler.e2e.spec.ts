@@ -150,6 +150,31 @@ describe.each(MATRIX)('ThrottlerGuard with throttle.tracker (%s, %s)', (platform
   });
 });
 
+describe('ThrottlerGuard and a trust-proxy setting changed while the app runs (express, memory)', () => {
+  let app: RunningApp;
+
+  beforeAll(async () => {
+    app = await startApp('express', throttleApp({ storage: storageFor('memory', 'throttle-proxy-live') }));
+  });
+  afterAll(() => app.close());
+
+  it('follows the setting on the next request, in both directions', async () => {
+    const express = app.app.getHttpAdapter().getInstance();
+    const spoofed = (ip: string) => hit(app, '/t/limited', { 'x-forwarded-for': ip });
+    const before: number[] = [];
+    for (let i = 0; i < 4; i++) before.push((await spoofed(`203.0.113.${i + 1}`)).status);
+    // Trusting no proxy: every request is the socket's client, whose 3 per hour are spent.
+    expect(before).toEqual([200, 200, 200, 429]);
+
+    express.set('trust proxy', true);
+    expect((await spoofed('198.51.100.20')).status).toBe(200);
+    expect((await spoofed('198.51.100.21')).status).toBe(200);
+
+    express.set('trust proxy', false);
+    expect((await spoofed('198.51.100.22')).status).toBe(429);
+  });
+});
+
 describe.each(MATRIX)('ThrottlerGuard behind a trusted proxy (%s, %s)', (platform, store) => {
   let app: RunningApp;
 
