@@ -76,7 +76,14 @@ async function start(app: string, dir: string, redisUrl: string): Promise<{ chil
     ],
     {
       cwd: BENCH_ROOT,
-      env: { ...process.env, BENCH_APP: app, NODE_ENV: 'production', REDIS_URL: redisUrl },
+      // Redis calls get 60 s instead of 1 s: valgrind slows the app tens of times (see http-app.ts).
+      env: {
+        ...process.env,
+        BENCH_APP: app,
+        NODE_ENV: 'production',
+        REDIS_URL: redisUrl,
+        BENCH_COMMAND_TIMEOUT_MS: '60000',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -84,7 +91,7 @@ async function start(app: string, dir: string, redisUrl: string): Promise<{ chil
   return { child, url: `http://127.0.0.1:${port}/r` };
 }
 
-/** `amount` requests; answers other than 2xx fail a counted run only (a cold app under valgrind may time out its first Redis calls). */
+/** `amount` requests; answers other than 2xx fail a counted run only. */
 async function load(url: string, amount: number, headers: Record<string, string>, counted = false): Promise<void> {
   const result = await loadByAmount({ url, connections: 8, amount, headers });
   if (counted && (result.non2xx > 0 || result.errors > 0)) {

@@ -41,6 +41,9 @@ const EXTRA: Variant[] = [
   { app: 'none', what: 'Nest app, no guard' },
   { app: 'minimal-redis-guard', what: 'Nest app, a minimal guard counting with one raw ioredis EVALSHA' },
   { app: 'throttle-redis', what: 'Nest app, ThrottlerGuard on Redis' },
+  { app: 'throttle-memory', what: 'Nest app, ThrottlerGuard on memory' },
+  { app: 'header-guard', what: 'Nest app, a guard that only sets the three headers' },
+  { app: 'pass-guard', what: 'Nest app, a guard that returns true' },
 ];
 
 /** System calls reported in columns of their own; the rest are summed under "other". */

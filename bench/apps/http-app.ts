@@ -42,6 +42,12 @@ import { type Coalescing, holdWritesForTurn } from '../../lib/storage/redis/redi
 
 const variant = process.env.BENCH_APP ?? 'none';
 const redisUrl = process.env.REDIS_URL ?? '';
+/**
+ * Deadline of the Redis calls of the session stores on ioredis (ours and the bare one), 1 s as the
+ * backend's default. `npm run bench:instructions` raises it: under valgrind a turn of the event loop
+ * can outlast a second, and a call would time out with its answer already in the socket.
+ */
+const commandTimeoutMs = Number(process.env.BENCH_COMMAND_TIMEOUT_MS ?? 1000);
 const HIGH = '1000000000/hour'; // never refused during a measurement
 const PAYLOAD = { id: 1, name: 'bench', tags: ['a', 'b', 'c'], nested: { ok: true, n: 42 } };
 
@@ -236,7 +242,7 @@ class SessionController {
 }
 
 function moduleFor(): Type | DynamicModule {
-  const redis = { type: 'redis' as const, url: redisUrl };
+  const redis = { type: 'redis' as const, url: redisUrl, commandTimeoutMs };
   const mk = (imports: any[], controller: Type) => {
     @Module({ imports, controllers: [controller] })
     class BenchModule {}
@@ -322,7 +328,7 @@ async function connectRedisStore(): Promise<session.Store> {
  */
 class BareIoredisStore extends session.Store {
   private readonly client = new Redis(redisUrl, {
-    commandTimeout: 1000,
+    commandTimeout: commandTimeoutMs,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
   });
@@ -357,7 +363,7 @@ class BareIoredisStore extends session.Store {
 async function plainSessionApp(): Promise<Server> {
   let store: session.Store;
   if (variant === 'session-ours' || variant === 'session-ours-timers') {
-    store = new BackendSessionStore(await RedisBackend.connect(redisUrl)) as unknown as session.Store;
+    store = new BackendSessionStore(await RedisBackend.connect(redisUrl, { commandTimeoutMs })) as unknown as session.Store;
   } else if (variant === 'session-connect') {
     store = await connectRedisStore();
   } else if (variant === 'session-bare-ioredis') {
