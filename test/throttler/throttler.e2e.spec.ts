@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Controller, Get, Injectable, Module, UseGuards } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import request from 'supertest';
+import { BackendsModule, Throttle, Throttler, ThrottlerGuard } from '../../lib/index.js';
 import { throttleApp } from '../e2e/web/throttle.app.js';
 import { MATRIX, type RunningApp, startApp, storageFor } from '../utils/web-app.js';
 
@@ -172,6 +175,44 @@ describe('ThrottlerGuard and a trust-proxy setting changed while the app runs (e
 
     express.set('trust proxy', false);
     expect((await spoofed('198.51.100.22')).status).toBe(429);
+  });
+});
+
+/** A subclass written before the guard took the HTTP adapter: it passes two arguments to `super`. */
+@Injectable()
+class TwoArgumentGuard extends ThrottlerGuard {
+  constructor(throttler: Throttler, reflector: Reflector) {
+    super(throttler, reflector);
+  }
+}
+
+@Controller('two')
+@UseGuards(TwoArgumentGuard)
+class TwoArgumentController {
+  @Get()
+  @Throttle('1/hour')
+  get() {
+    return { ok: true };
+  }
+}
+
+@Module({ imports: [BackendsModule.forRoot({})], controllers: [TwoArgumentController] })
+class TwoArgumentModule {}
+
+describe.each([false, true])('a guard subclass passing two arguments to super, trust proxy %s (express)', (trust) => {
+  let app: RunningApp;
+
+  beforeAll(async () => {
+    app = await startApp('express', TwoArgumentModule, { trustProxy: trust });
+  });
+  afterAll(() => app.close());
+
+  it("still follows the app's trust-proxy setting (through req.app)", async () => {
+    const spoofed = async (ip: string) => (await hit(app, '/two', { 'x-forwarded-for': ip })).status;
+    expect(await spoofed('198.51.100.30')).toBe(200);
+    // Trusted, the header is the client: a new address has its own limit. Untrusted, it is the same client.
+    expect(await spoofed('198.51.100.31')).toBe(trust ? 200 : 429);
+    expect(await spoofed('198.51.100.31')).toBe(429);
   });
 });
 
