@@ -354,7 +354,9 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
         ),
       );
     }
-    if (autoPipelining) {
+    {
+      // On both clients: without auto-pipelining is how `RedisBackend.create` (and the module) sets up
+      // its own client, which like node-redis writes the commands of one turn together.
       const keyvRedis = new Keyv(new KeyvRedis(ctx.redisUrl), { namespace: 'bench-keyv' });
       for (let i = 0; i < keys; i++) await keyvRedis.set(key(i), i);
       out.push(
