@@ -363,7 +363,9 @@ class BareIoredisStore extends session.Store {
 async function plainSessionApp(): Promise<Server> {
   let store: session.Store;
   if (variant === 'session-ours' || variant === 'session-ours-timers') {
-    store = new BackendSessionStore(await RedisBackend.connect(redisUrl, { commandTimeoutMs })) as unknown as session.Store;
+    store = new BackendSessionStore(
+      await RedisBackend.connect(redisUrl, { commandTimeoutMs }),
+    ) as unknown as session.Store;
   } else if (variant === 'session-connect') {
     store = await connectRedisStore();
   } else if (variant === 'session-bare-ioredis') {
