@@ -278,6 +278,14 @@ export function listeningPort(child: ChildProcess, what: string, timeoutMs: numb
   });
 }
 
+/** One app of bench/apps/http-app.ts, as the instruction, system-call and lookup counts name it. */
+export interface BenchApp {
+  /** Its `BENCH_APP`; `plain:<app>` runs the app without Nest. */
+  app: string;
+  /** What the app is, as the tables and printouts say it. */
+  what: string;
+}
+
 /**
  * The apps named by `--only a,b` on the command line, picked from `known`; `all` when it is absent.
  * An unknown name fails the run. A caller compares the result with `all` to tell a partial run.

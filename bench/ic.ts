@@ -9,17 +9,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_ROOT, listeningPort, loadByAmount, onlyApps } from './bench.util.js';
+import { BENCH_ROOT, type BenchApp, listeningPort, loadByAmount, onlyApps } from './bench.util.js';
 
 const WARM = 3_000;
 const MEASURED = 2_000;
 
-interface Variant {
-  app: string;
-  what: string;
-}
-
-const VARIANTS: Variant[] = [
+const VARIANTS: BenchApp[] = [
   { app: 'none', what: 'no guard' },
   { app: 'pass-guard', what: 'a guard that returns true' },
   { app: 'header-guard', what: 'a guard that only sets the three X-RateLimit-* headers' },
@@ -61,7 +56,7 @@ function functionAt(code: { start: number; end: number; name: string }[], pc: nu
   return '?';
 }
 
-async function measure(variant: Variant, dir: string): Promise<void> {
+async function measure(variant: BenchApp, dir: string): Promise<void> {
   const log = join(dir, `${variant.app}.log`);
   const entry = join(BENCH_ROOT, '.bench-dist', 'bench', 'apps', 'http-app.js');
   const child: ChildProcess = spawn(

@@ -8,7 +8,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_ROOT, listeningPort, loadByAmount, redisProcess, onlyApps } from './bench.util.js';
+import { BENCH_ROOT, type BenchApp, listeningPort, loadByAmount, redisProcess, onlyApps } from './bench.util.js';
 
 /** Requests before counting, in 5 runs: the connections closing between runs settle V8's last recompilations. */
 const WARM = 6000;
@@ -21,9 +21,7 @@ const MEASURED = 3000;
  */
 const MEASURED_SESSION = 12_000;
 
-interface Variant {
-  app: string;
-  what: string;
+interface Variant extends BenchApp {
   /** The variant the row is compared with. */
   base: string;
 }

@@ -8,20 +8,22 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_ROOT, listeningPort, loadByAmount, median, redisProcess, onlyApps } from './bench.util.js';
+import {
+  BENCH_ROOT,
+  type BenchApp,
+  listeningPort,
+  loadByAmount,
+  median,
+  redisProcess,
+  onlyApps,
+} from './bench.util.js';
 
 const WARM = 20_000;
 const TIMED = 10_000;
 const TIMED_RUNS = 5;
 const TRACED = 6_000;
 
-interface Variant {
-  /** `plain:<app>` runs the app without Nest (see bench/apps/http-app.ts). */
-  app: string;
-  what: string;
-}
-
-const VARIANTS: Variant[] = [
+const VARIANTS: BenchApp[] = [
   { app: 'plain:session-connect', what: 'minimal Express app, connect-redis (node-redis)' },
   { app: 'plain:session-ours', what: 'minimal Express app, BackendSessionStore (ioredis)' },
   {
@@ -36,8 +38,8 @@ const VARIANTS: Variant[] = [
   { app: 'session-ours', what: 'Nest app, BackendSessionStore (ioredis)' },
 ];
 
-/** Apps that `--only` can also pick (the guard apps on Redis), outside the table. */
-const EXTRA: Variant[] = [
+/** Apps that `--only` can also pick (the guard apps), outside the table. */
+const EXTRA: BenchApp[] = [
   { app: 'none', what: 'Nest app, no guard' },
   { app: 'minimal-redis-guard', what: 'Nest app, a minimal guard counting with one raw ioredis EVALSHA' },
   { app: 'throttle-redis', what: 'Nest app, ThrottlerGuard on Redis' },
