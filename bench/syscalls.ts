@@ -46,6 +46,7 @@ const EXTRA: BenchApp[] = [
   { app: 'throttle-memory', what: 'Nest app, ThrottlerGuard on memory' },
   { app: 'header-guard', what: 'Nest app, a guard that only sets the three headers' },
   { app: 'pass-guard', what: 'Nest app, a guard that returns true' },
+  { app: 'minimal-counting-guard', what: 'Nest app, a guard counting in one Map entry per address' },
 ];
 
 /** System calls reported in columns of their own; the rest are summed under "other". */

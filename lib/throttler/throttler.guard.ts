@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { BackendError } from '../errors/index.js';
-import { type HttpPair, setResponseHeader } from '../utils/http.util.js';
+import { type HttpPair, nodeSetHeader, setResponseHeader } from '../utils/http.util.js';
 import { OutageReporter } from '../utils/outage.util.js';
 import { clientIp } from './client-ip.util.js';
 import {
@@ -152,10 +152,11 @@ export class ThrottlerGuard implements CanActivate {
     // reset second repeat from one request to the next: their text is reused.
     const limit = this.limitText.of(result.limit);
     const reset = this.resetText.of(Math.max(1, Math.ceil(result.resetMs / 1000)));
-    if (typeof res.setHeader === 'function') {
-      res.setHeader('X-RateLimit-Limit', limit);
-      res.setHeader('X-RateLimit-Remaining', String(result.remaining));
-      res.setHeader('X-RateLimit-Reset', reset);
+    const setHeader = nodeSetHeader(res);
+    if (setHeader !== undefined) {
+      setHeader.call(res, 'X-RateLimit-Limit', limit);
+      setHeader.call(res, 'X-RateLimit-Remaining', String(result.remaining));
+      setHeader.call(res, 'X-RateLimit-Reset', reset);
       return;
     }
     setResponseHeader(res, 'X-RateLimit-Limit', limit);

@@ -242,3 +242,45 @@ describe.each(MATRIX)('ThrottlerGuard behind a trusted proxy (%s, %s)', (platfor
     expect((await hit(app, '/t/shared-b', { 'x-forwarded-for': '2001:db8:1:3::1' })).status).toBe(200);
   });
 });
+
+describe('ThrottlerGuard and a replaced setHeader (express, memory)', () => {
+  let app: RunningApp;
+
+  beforeAll(async () => {
+    app = await startApp('express', throttleApp({ storage: storageFor('memory', 'throttle-set-header') }), {
+      setup: (nest) => {
+        // Replaced on Express's response prototype: rewrites one header's value.
+        const express = nest.getHttpAdapter().getInstance();
+        const inherited = express.response.setHeader;
+        express.response.setHeader = function (this: object, name: string, value: unknown) {
+          return inherited.call(this, name, name === 'X-RateLimit-Remaining' ? `proto-${String(value)}` : value);
+        };
+        // Replaced on the response object itself by a middleware, for requests that ask for it.
+        nest.use((req: Record<string, any>, res: Record<string, any>, next: () => void) => {
+          if (req.headers['x-wrap'] === '1') {
+            const own = res.setHeader;
+            res.setHeader = function (this: object, name: string, value: unknown) {
+              return own.call(this, name, name === 'X-RateLimit-Limit' ? `own-${String(value)}` : value);
+            };
+          }
+          next();
+        });
+      },
+    });
+  });
+  afterAll(() => app.close());
+
+  it("goes through the response prototype's setHeader", async () => {
+    const res = await hit(app, '/t/limited');
+    expect(res.status).toBe(200);
+    expect(res.headers['x-ratelimit-limit']).toBe('3');
+    expect(res.headers['x-ratelimit-remaining']).toBe('proto-2');
+  });
+
+  it("goes through the response's own setHeader when a middleware set one", async () => {
+    const res = await hit(app, '/t/limited', { 'x-wrap': '1' });
+    expect(res.status).toBe(200);
+    expect(res.headers['x-ratelimit-limit']).toBe('own-3');
+    expect(res.headers['x-ratelimit-remaining']).toBe('proto-1');
+  });
+});
