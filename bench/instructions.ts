@@ -183,9 +183,9 @@ async function main(): Promise<void> {
   const counts = new Map<string, Count>();
   try {
     // One app per core at a time; valgrind runs each on a single thread.
-    // Each app twice, in a different pairing; the lower count outside GC is kept. What varies between
-    // runs of one app is added work (a recompilation, a collection), up to 6 % in one run of three.
-    const queue = [...variants, ...[...variants].reverse()];
+    // Each app three times, in different pairings; the lowest count outside GC is kept. What varies
+    // between runs of one app is added work (a recompilation, a collection), up to 6 % in one run of three.
+    const queue = [...variants, ...[...variants].reverse(), ...variants];
     const workers = Array.from({ length: Math.max(1, cpus().length) }, async () => {
       for (let v = queue.shift(); v; v = queue.shift()) {
         const n = await measure(v.app, dir, redis.url, variants === VARIANTS ? undefined : keep);
@@ -213,7 +213,7 @@ async function main(): Promise<void> {
   const md = [
     '## Instructions per request (`npm run bench:instructions`)',
     '',
-    `Each app of \`bench/apps/http-app.ts\` runs alone under valgrind's callgrind (Node ${process.version}); after ${WARM.toLocaleString('en-US')} requests in 5 runs, a full collection and ${AFTER_GC.toLocaleString('en-US')} more requests in 3 runs, the user-space instructions of the whole process (every thread) are counted over ${MEASURED.toLocaleString('en-US')} requests (autocannon, 8 connections), ${MEASURED_SESSION.toLocaleString('en-US')} for the session apps so that full collections fall inside the count of each. Each app is counted twice and the lower count outside the collector is kept: what varies between runs is added work (a recompilation, a collection), up to 6 % in one run of three. Kernel time (the socket calls) is not counted. The collector's share (V8's GC and heap allocator functions) depends on whether a major collection falls inside the count, so the guard rows are compared outside it. Instructions are work done, not seconds: an added instruction that misses the cache costs more time than one that hits.`,
+    `Each app of \`bench/apps/http-app.ts\` runs alone under valgrind's callgrind (Node ${process.version}); after ${WARM.toLocaleString('en-US')} requests in 5 runs, a full collection and ${AFTER_GC.toLocaleString('en-US')} more requests in 3 runs, the user-space instructions of the whole process (every thread) are counted over ${MEASURED.toLocaleString('en-US')} requests (autocannon, 8 connections), ${MEASURED_SESSION.toLocaleString('en-US')} for the session apps so that full collections fall inside the count of each. Each app is counted three times and the lowest count outside the collector is kept: what varies between runs is added work (a recompilation, a collection), up to 6 % in one run of three. Kernel time (the socket calls) is not counted. The collector's share (V8's GC and heap allocator functions) depends on whether a major collection falls inside the count, so the guard rows are compared outside it. Instructions are work done, not seconds: an added instruction that misses the cache costs more time than one that hits.`,
     '',
     '| app | variant | instructions per request | in GC | outside GC | outside GC vs |',
     '|---|---|---:|---:|---:|---|',
