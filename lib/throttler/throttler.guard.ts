@@ -159,9 +159,11 @@ export class ThrottlerGuard implements CanActivate {
       setHeader.call(res, 'X-RateLimit-Reset', reset);
       return;
     }
-    setResponseHeader(res, 'X-RateLimit-Limit', limit);
-    setResponseHeader(res, 'X-RateLimit-Remaining', String(result.remaining));
-    setResponseHeader(res, 'X-RateLimit-Reset', reset);
+    // A Fastify reply: its own `header`, without looking for `setHeader` again for each header.
+    if (typeof res.header !== 'function') return;
+    res.header('X-RateLimit-Limit', limit);
+    res.header('X-RateLimit-Remaining', String(result.remaining));
+    res.header('X-RateLimit-Reset', reset);
   }
 
   /** Refuses the request: throws {@link ThrottlerException} (429). Override for another transport's error. */
