@@ -10,6 +10,7 @@ export { ConsoleEmailBackend, type ConsoleEmailBackendOptions } from './console-
 export { SmtpBackend, type SmtpConfig, type SmtpEncryption } from './smtp.backend.js';
 export { SendGridBackend, type SendGridOptions } from './sendgrid.backend.js';
 export { SesBackend, type SesConfig, type SesBackendOptions } from './ses.backend.js';
+export type { SesClient, SesClientConfig } from './ses-config.types.js';
 export { MailgunBackend, MailgunRegion, type MailgunOptions } from './mailgun.backend.js';
 export type {
   EmailOptions,

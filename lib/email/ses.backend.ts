@@ -9,6 +9,7 @@ import { formatMailbox } from './email.format.js';
 import { parseRetryAfter } from './email-retry.js';
 import { classifyHttpStatus, classifyNetworkCode } from './http-status.util.js';
 import { composeMime, importMailComposer, type MailComposerCtor } from './mime.composer.js';
+import type { SesClient, SesClientConfig } from './ses-config.types.js';
 
 /** Options of {@link SesBackend} besides the SES client configuration. */
 export interface SesBackendOptions extends EmailBackendOptions {
@@ -17,7 +18,7 @@ export interface SesBackendOptions extends EmailBackendOptions {
 }
 
 /** An SES v2 client configuration (the backend creates and owns the client) or an existing `client`. */
-export type SesConfig = (SESv2ClientConfig | { client: SESv2Client }) & SesBackendOptions;
+export type SesConfig = (SesClientConfig | { client: SesClient }) & SesBackendOptions;
 
 type SesModule = typeof import('@aws-sdk/client-sesv2');
 
@@ -60,13 +61,13 @@ export class SesBackend extends BaseEmailBackend {
     super({ retry, idempotencyStore, idempotencyTtlMs, idempotencyWaitMs }, 'ses');
     this.#sdk = loadPackage<SesModule>('@aws-sdk/client-sesv2', 'SesBackend');
     if ('client' in rest && rest.client) {
-      this.#client = rest.client;
+      this.#client = rest.client as unknown as SESv2Client;
       this.#owned = false;
       this.#secrets = [];
       this.#region = 'client';
       return;
     }
-    const clientConfig = rest as SESv2ClientConfig;
+    const clientConfig = rest as unknown as SESv2ClientConfig;
     const creds = clientConfig.credentials as { secretAccessKey?: string; sessionToken?: string } | undefined;
     this.#secrets = typeof creds === 'object' ? secretForms(creds.secretAccessKey, creds.sessionToken) : [];
     this.#region = typeof clientConfig.region === 'string' ? clientConfig.region : 'default';

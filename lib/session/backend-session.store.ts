@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { BackendUnavailableError } from '../errors/index.js';
@@ -241,7 +242,7 @@ export class BackendSessionStore extends EventEmitter {
     const b = this.backend;
     if (b instanceof RedisBackend) {
       try {
-        return (await b.client.pexpire(b.keyPrefix + key, ttlMs)) === 1;
+        return (await (b.client as unknown as Redis).pexpire(b.keyPrefix + key, ttlMs)) === 1;
       } catch (err) {
         // Same typed errors as every other call: re-run through the backend for its error mapping.
         await b.ttl(key);

@@ -1,6 +1,16 @@
 export type { Backend } from './backend.interface.js';
 export { MemoryBackend, type MemoryBackendOptions } from './memory.backend.js';
-export { RedisBackend, type RedisBackendOptions, type RedisClient, type RedisTarget } from './redis/index.js';
+export {
+  RedisBackend,
+  type RedisBackendOptions,
+  type RedisClient,
+  type RedisClusterConnectionOptions,
+  type RedisClusterNode,
+  type RedisConnectionOptions,
+  type RedisSentinelAddress,
+  type RedisTarget,
+  type RedisTlsOptions,
+} from './redis/index.js';
 export { MAX_KEY_BYTES } from './storage.validation.js';
 export type { MemoryStorageOptions, RedisStorageOptions, StorageOptions } from './storage-options.interface.js';
 export { createStorageBackend, isBackend, type OwnedBackend } from './storage.factory.js';

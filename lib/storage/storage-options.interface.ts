@@ -1,6 +1,11 @@
-import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
 import type { Backend } from './backend.interface.js';
-import type { RedisBackendOptions, RedisClient } from './redis/redis.types.js';
+import type {
+  RedisClient,
+  RedisClusterConnectionOptions,
+  RedisClusterNode,
+  RedisConnectionOptions,
+} from './redis/redis-options.types.js';
+import type { RedisBackendOptions } from './redis/redis.types.js';
 
 /** The embedded in-process store (the default). */
 export interface MemoryStorageOptions {
@@ -17,9 +22,9 @@ export interface RedisStorageOptions extends RedisBackendOptions {
   /** `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. */
   url?: string;
   /** Seed nodes of a Redis Cluster. */
-  cluster?: ClusterNode[];
+  cluster?: RedisClusterNode[];
   /** ioredis options (or Cluster options when `cluster` is set). */
-  options?: RedisOptions | ClusterOptions;
+  options?: RedisConnectionOptions | RedisClusterConnectionOptions;
   /** An existing ioredis client; the module never closes it. */
   client?: RedisClient;
 }

@@ -13,10 +13,11 @@ import { redact, toBackendError } from './redis.errors.js';
 import { mayBeMisrouted, UnpipelinedCommands } from './redis.hash-tag.js';
 import { INCREMENT_COMMAND, INCREMENT_SCRIPT, STREAMED_INCREMENT_COMMAND } from './redis.scripts.js';
 import { refreshSlotsEvery } from './redis.slots-refresh.js';
+import type { IoRedisClient } from './redis.ioredis.js';
 import type { RedisBackendOptions, RedisClient, RedisTarget } from './redis.types.js';
 
 type IoRedisModule = typeof import('ioredis');
-type IncrementClient = RedisClient & {
+type IncrementClient = IoRedisClient & {
   [INCREMENT_COMMAND](key: string, delta: number, ttlMs: number): Promise<number>;
   [STREAMED_INCREMENT_COMMAND](key: string, delta: number, ttlMs: number): Promise<number>;
 };
@@ -85,7 +86,7 @@ function withDeadline<T>(promise: Promise<T>, ms: number, timeoutMs: number): Pr
  * keeps its auto-pipeline, which routes each command to its node. The client's option array is
  * replaced, never mutated, in case the application shares it.
  */
-function streamIncrements(client: RedisClient): void {
+function streamIncrements(client: IoRedisClient): void {
   const options = client.options as { autoPipeliningIgnoredCommands?: string[] } | undefined;
   if (options === undefined) return;
   const ignored = options.autoPipeliningIgnoredCommands ?? [];
@@ -143,14 +144,16 @@ export class RedisBackend extends BaseBackend {
    * (what {@link RedisBackend.create} uses), or ioredis may hold calls past `commandTimeoutMs` and
    * send a timed-out command again after a reconnection.
    */
-  constructor(client: RedisClient, options: RedisBackendOptions = {}, internal?: { conn: Connection }) {
+  constructor(client: RedisClient, options: RedisBackendOptions = {}, internal?: object) {
     super();
     const prefix = options.keyPrefix ?? 'nb:';
     if (typeof prefix !== 'string') throw new BackendValidationError('keyPrefix must be a string');
     this.#prefix = prefix;
     this.#view = internal !== undefined;
     if (internal) {
-      this.#conn = internal.conn;
+      // A namespace view shares its parent's connection (the parameter is typed loosely to keep the
+      // connection's ioredis types out of the published declarations).
+      this.#conn = (internal as { conn: Connection }).conn;
       return;
     }
     const conn: Connection = {
@@ -174,7 +177,7 @@ export class RedisBackend extends BaseBackend {
       if (typeof conn.client[name] !== 'function')
         client.defineCommand(name, { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
     }
-    if (!conn.cluster) streamIncrements(client);
+    if (!conn.cluster) streamIncrements(conn.client);
     this.#conn = conn;
   }
 
@@ -198,7 +201,7 @@ export class RedisBackend extends BaseBackend {
       enableAutoPipelining: false,
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
     };
-    let client: RedisClient;
+    let client: IoRedisClient;
     let slotsEveryMs = 0;
     if (typeof target === 'string') {
       client = new ioredis.Redis(target, defaults);
@@ -259,7 +262,10 @@ export class RedisBackend extends BaseBackend {
     return backend;
   }
 
-  /** The underlying ioredis client (shared with namespaces). */
+  /**
+   * The underlying ioredis client (shared with namespaces), typed structurally so that the published
+   * declarations need no ioredis: read it as your own ioredis type (`backend.client as Redis`).
+   */
   get client(): RedisClient {
     return this.#conn.client;
   }

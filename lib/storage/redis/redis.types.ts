@@ -1,10 +1,18 @@
-import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type {
+  RedisClient,
+  RedisClusterConnectionOptions,
+  RedisClusterNode,
+  RedisConnectionOptions,
+} from './redis-options.types.js';
 
-/** An ioredis client, standalone or Cluster. */
-export type RedisClient = Redis | Cluster;
+export type { RedisClient } from './redis-options.types.js';
 
 /** What {@link RedisBackend.connect} accepts: a URL, ioredis options, a Cluster description or a client. */
-export type RedisTarget = string | RedisOptions | { cluster: ClusterNode[]; options?: ClusterOptions } | RedisClient;
+export type RedisTarget =
+  | string
+  | RedisConnectionOptions
+  | { cluster: RedisClusterNode[]; options?: RedisClusterConnectionOptions }
+  | RedisClient;
 
 /** Options of {@link RedisBackend}. */
 export interface RedisBackendOptions {
