@@ -304,7 +304,9 @@ export class BackendSessionStore extends EventEmitter {
     const client = r.client as unknown as ScriptClient;
     const now = Date.now();
     const entry = `${now + ttlMs}|${PROCESS_TOKEN}${(++writes).toString(36)}`;
-    await onRedis(r, () => client[SESSION_COMMANDS.indexAdd.name](r.keyPrefix + USER + hashKey(user), sid, entry, ttlMs, now));
+    await onRedis(r, () =>
+      client[SESSION_COMMANDS.indexAdd.name](r.keyPrefix + USER + hashKey(user), sid, entry, ttlMs, now),
+    );
   }
 
   private async destroyAllLocal(local: LocalSessionIndex, uid: string): Promise<number> {
@@ -390,8 +392,9 @@ export class BackendSessionStore extends EventEmitter {
     const r = this.redis;
     if (r === undefined) return undefined;
     const client = r.client as any;
-    const nodes: any[] = client.isCluster ? client.nodes('master') : [client];
     try {
+      await r.exists(`${INDEX}probe`); // connected (a Cluster knows its masters only then)
+      const nodes: any[] = client.isCluster ? client.nodes('master') : [client];
       for (const node of nodes) {
         const reply = (await node.config('GET', 'maxmemory-policy')) as string[];
         const policy = reply?.[1];

@@ -34,11 +34,13 @@ export class DelayProxy {
     const server = connect({ host: '127.0.0.1', port: this.targetPort });
     for (const socket of [client, server]) {
       this.sockets.add(socket);
-      socket.on('error', () => undefined).on('close', () => {
-        this.sockets.delete(socket);
-        client.destroy();
-        server.destroy();
-      });
+      socket
+        .on('error', () => undefined)
+        .on('close', () => {
+          this.sockets.delete(socket);
+          client.destroy();
+          server.destroy();
+        });
     }
     this.pipe(client, server);
     this.pipe(server, client);
