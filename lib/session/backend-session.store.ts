@@ -329,7 +329,8 @@ export class BackendSessionStore extends EventEmitter {
     const client = r.client as unknown as ScriptClient & { hgetall(key: string): Promise<Record<string, string>> };
     const fields = await onRedis(r, () => client.hgetall(key));
     const entries = Object.entries(fields).filter(([sid]) => !sid.startsWith(INDEX));
-    const legacy = await this.legacySlots(h);
+    const fromLegacy = await this.legacySlots(h);
+    const legacy = fromLegacy ?? new Map<string, string>();
     const candidates = [...new Set([...entries.map(([sid]) => sid), ...legacy.values()])];
     const { owned, gone } = await this.ownedBy(uid, candidates);
     const doomed = [...owned];
@@ -344,15 +345,18 @@ export class BackendSessionStore extends EventEmitter {
     }
     const slots = [...legacy].filter(([, sid]) => owned.has(sid) || gone.has(sid)).map(([slot]) => slot);
     for (let i = 0; i < slots.length; i += BATCH) await this.backend.deleteMany(slots.slice(i, i + BATCH));
+    // Nothing left in the 0.1 index (only 0.1 instances still write it): later calls need not walk its range.
+    if (fromLegacy && slots.length === legacy.size)
+      await this.backend.deleteMany([LEGACY_COUNTER + h, LEGACY_FLOOR + h]);
     return owned.size;
   }
 
-  /** The slot keys of the 0.1 index of user hash `h` that still name a session, with that session id. */
-  private async legacySlots(h: string): Promise<Map<string, string>> {
+  /** The slot keys of the 0.1 index of user hash `h` that still name a session (with it); `undefined` without one. */
+  private async legacySlots(h: string): Promise<Map<string, string> | undefined> {
     const b = this.backend;
     const [last, floor] = await b.getMany<number>([LEGACY_COUNTER + h, LEGACY_FLOOR + h]);
+    if (typeof last !== 'number') return undefined;
     const found = new Map<string, string>();
-    if (typeof last !== 'number') return found;
     const slotKeys: string[] = [];
     for (let i = typeof floor === 'number' ? floor + 1 : 1; i <= last; i++) slotKeys.push(`${LEGACY_SLOT}${h}:${i}`);
     for (let i = 0; i < slotKeys.length; i += BATCH) {

@@ -208,6 +208,7 @@ describe('BackendSessionStore on Redis: the per-user index', () => {
     expect(await store.destroyAllForUser('ivy')).toBe(1);
     expect(await raw.exists('old-1')).toBe(false);
     expect(await raw.exists(`\u0000s:${h}:1`)).toBe(false);
+    expect(await raw.exists('\u0000n:' + h)).toBe(false); // its range is empty now: not walked again
   });
 });
 
