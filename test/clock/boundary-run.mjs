@@ -4,10 +4,17 @@
 // on where the wall clock stands (issue 21 item 2). `npm run test:boundary` (builds first);
 // `--no-build` skips the build. Needs `faketime` (libfaketime) on the PATH.
 //
-// libfaketime's "@<time>" starts every process's clock (Node, jest, the redis-servers the global
-// setup starts) at that time when the process starts, and lets it run from there.
-import { spawnSync } from 'node:child_process';
+// libfaketime's "@<time>" starts every Node process's clock (this script's probes, jest) at that
+// time when the process starts, and lets it run from there. redis-server cannot run with libfaketime
+// preloaded (it hangs in libfaketime's initialisation: "Unexpected recursive calls to
+// clock_gettime()"), so the Redis servers the suites start keep the real clock: wrappers first on
+// the PATH start redis-server and redis-cli without LD_PRELOAD. Redis TTLs are relative, so its
+// clock is not the one under test.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
 
 const LEAD_MS = 50;
 const HOUR = 3_600_000;
@@ -43,7 +50,32 @@ const groups = [
 
 /** libfaketime's "@YYYY-MM-DD HH:MM:SS.mmm", in UTC (TZ=UTC below). */
 const fakeSpec = (ms) => `@${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}`;
-const fakeEnv = { ...process.env, TZ: 'UTC', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+
+/** A directory of `redis-server` / `redis-cli` wrappers that drop LD_PRELOAD (see the top comment). */
+function realClockRedis() {
+  const dir = mkdtempSync(join(tmpdir(), 'boundary-run-'));
+  for (const bin of ['redis-server', 'redis-cli']) {
+    let real;
+    try {
+      real = execFileSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).trim();
+    } catch {
+      continue; // the suites report a missing Redis themselves
+    }
+    const wrapper = join(dir, bin);
+    writeFileSync(wrapper, `#!/bin/sh\nunset LD_PRELOAD\nexec '${real}' "$@"\n`);
+    chmodSync(wrapper, 0o755);
+  }
+  return dir;
+}
+
+const wrappers = realClockRedis();
+process.on('exit', () => rmSync(wrappers, { recursive: true, force: true }));
+const fakeEnv = {
+  ...process.env,
+  TZ: 'UTC',
+  FAKETIME_DONT_FAKE_MONOTONIC: '1',
+  PATH: `${wrappers}${delimiter}${process.env.PATH ?? ''}`,
+};
 
 function run(cmd, args, env = process.env) {
   const res = spawnSync(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
@@ -54,9 +86,9 @@ function run(cmd, args, env = process.env) {
 /** Checks that faketime reaches Node and a child Node starts; throws when it does not. */
 function checkFaketime(at) {
   const probe =
-    "const {spawnSync}=require('node:child_process');" +
+    "const t=Date.now();const {spawnSync}=require('node:child_process');" +
     "const c=spawnSync(process.execPath,['-e','console.log(Date.now())'],{encoding:'utf8'});" +
-    'console.log(Date.now(), c.stdout.trim())';
+    'console.log(t, c.stdout.trim())';
   const res = run('faketime', ['-f', fakeSpec(at), process.execPath, '-e', probe], fakeEnv);
   const [parent, child] = res.stdout.trim().split(/\s+/).map(Number);
   for (const [who, seen] of [
