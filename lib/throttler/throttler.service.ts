@@ -37,7 +37,10 @@ interface KeyState {
   hash: string;
   /** First 32 bits of the hash: the window offset (see {@link shiftedClock}). */
   offset: number;
-  /** Index of the window `counter` belongs to, -1 before the first hit. */
+  /**
+   * Index of the window `counter` belongs to, -1 before the first hit. It never goes back: after
+   * the clock is stepped back the key stays in this window until it ends (see {@link Throttler.hit}).
+   */
   index: number;
   /** Full counter key of window `index` (namespace included). */
   counter: string;
@@ -60,7 +63,8 @@ export class TrackedLimit {
 
 /**
  * Counts hits per key on the shared backend with one `increment` per hit, e.g. to limit login
- * attempts per account. Keys are hashed, so any text (an email, an IP) is a safe key.
+ * attempts per account. Keys are hashed, so any text (an email, an IP) is a safe key; each rate of
+ * a key has its own counter.
  * @example const { allowed, retryAfterMs } = await throttler.consume(`login:${email}`, '5/15m');
  */
 export class Throttler {
@@ -105,15 +109,15 @@ export class Throttler {
   /** Forgets the hits of `key` for `rate` (e.g. after a successful login). */
   async reset(key: string, rate: RateInput): Promise<void> {
     const parsed = this.rateOf(rate);
-    const state = this.stateOf(this.keys, key, key);
-    const index = Math.floor(shiftedClock(state, parsed.ttlMs, Date.now()) / parsed.ttlMs);
+    const state = this.stateOfRate(key, parsed);
+    const index = Math.max(state.index, Math.floor(shiftedClock(state, parsed.ttlMs, Date.now()) / parsed.ttlMs));
     await this.backend.deleteMany([this.counterKey(state, index), this.counterKey(state, index - 1)]);
   }
 
   /** Counts one hit of `key` with an already parsed rate. */
   take(key: string, rate: Rate): Promise<ThrottleResult> {
     try {
-      return Promise.resolve(this.hit(this.stateOf(this.keys, key, key), rate));
+      return Promise.resolve(this.hit(this.stateOfRate(key, rate), rate));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -121,38 +125,68 @@ export class Throttler {
 
   /**
    * @internal One hit of `tracker` on a guarded route's limit (the guard's path). On the memory
-   * backend with fixed windows the result comes back synchronously (errors are thrown).
+   * backend the result comes back synchronously (errors are thrown).
    */
   takeTracked(limit: TrackedLimit, tracker: string): ThrottleResult | Promise<ThrottleResult> {
     const state = limit.states.get(tracker) ?? this.stateOf(limit.states, tracker, limit.prefix + tracker);
     return this.hit(state, limit.rate);
   }
 
+  /**
+   * One hit of the key of `state`. Fixed windows count every hit (one `increment`); the sliding
+   * window counts allowed hits only: a refused hit is taken back, so waiting out `retryAfterMs`
+   * always lets the next hit in. After the clock is stepped back, the key stays in the latest
+   * window it was counted in until that window ends, so a step back never reopens a window.
+   */
   private hit(state: KeyState, rate: Rate): ThrottleResult | Promise<ThrottleResult> {
     const ttlMs = rate.ttlMs;
     const now = Date.now();
     const shifted = shiftedClock(state, ttlMs, now);
-    const index = Math.floor(shifted / ttlMs);
-    const resetMs = (index + 1) * ttlMs - shifted;
+    let index = Math.floor(shifted / ttlMs);
     if (index !== state.index) {
-      state.index = index;
-      state.counter = this.counterKey(state, index);
+      if (index > state.index) {
+        state.index = index;
+        state.counter = this.counterKey(state, index);
+      } else {
+        index = state.index; // the clock went back: more than `ttlMs` may be left of this window
+      }
     }
+    const resetMs = (index + 1) * ttlMs - shifted;
+    const counter = state.counter;
+    const memory = this.memory;
     if (this.algorithm === 'fixed-window') {
-      const memory = this.memory;
-      if (memory !== undefined) return fixedResult(rate.limit, memory.countNow(state.counter, resetMs, now), resetMs);
-      return this.backend.increment(state.counter, resetMs).then((count) => fixedResult(rate.limit, count, resetMs));
+      if (memory !== undefined) return fixedResult(rate.limit, memory.countNow(counter, resetMs, now), resetMs);
+      return this.backend.increment(counter, resetMs).then((count) => fixedResult(rate.limit, count, resetMs));
     }
     const previous = this.counterKey(state, index - 1);
     // The current counter must outlive its window by one more: it is the next one's "previous".
-    return Promise.all([
-      this.backend.increment(state.counter, resetMs + rate.ttlMs),
-      this.backend.get<number>(previous),
-    ]).then(([count, prev]) => slidingResult(rate, count, typeof prev === 'number' ? prev : 0, resetMs));
+    const counterTtl = resetMs + ttlMs;
+    if (memory !== undefined) {
+      const result = slidingResult(rate, memory.countNow(counter, counterTtl, now), memory.getNow(previous), resetMs);
+      if (!result.allowed) memory.incrementNow(counter, -1, counterTtl);
+      return result;
+    }
+    const backend = this.backend;
+    return Promise.all([backend.increment(counter, counterTtl), backend.get(previous)]).then(([count, prev]) => {
+      const result = slidingResult(rate, count, prev, resetMs);
+      if (result.allowed) return result;
+      // Taken back after the verdict: meanwhile a concurrent hit may see one hit too many (and be
+      // refused), never one too few. If the decrement fails the hit stays counted: still a refusal.
+      return backend.incrementBy(counter, -1, counterTtl).then(
+        () => result,
+        () => result,
+      );
+    });
   }
 
   private counterKey(state: KeyState, index: number): string {
     return `${this.namespace}${state.hash}:${index.toString(36)}`;
+  }
+
+  /** The state of `key` counted against `rate`: one counter per key and rate (limit and period). */
+  private stateOfRate(key: string, rate: Rate): KeyState {
+    const id = `${rate.limit}/${rate.ttlMs}\u0000${key}`;
+    return this.stateOf(this.keys, id, id);
   }
 
   /** The state of `id` in `states`, created from the SHA-256 of `key` on first sight. */
@@ -198,29 +232,37 @@ function fixedResult(limit: number, count: number, resetMs: number): ThrottleRes
   };
 }
 
-/** Weighted estimate: the previous window's count scaled by how much of it still overlaps. */
-function slidingResult(rate: Rate, count: number, prev: number, resetMs: number): ThrottleResult {
+/**
+ * Weighted estimate: the previous window's count scaled by how much of it still overlaps, plus the
+ * current count (this hit included). Both counts are of allowed hits only. Computed in whole
+ * numbers (times `ttlMs`), so the verdict at exactly `now + retryAfterMs` is the one promised.
+ */
+function slidingResult(rate: Rate, count: number, stored: unknown, resetMs: number): ThrottleResult {
   const { limit, ttlMs } = rate;
-  const elapsed = ttlMs - resetMs;
-  const estimate = (prev * (ttlMs - elapsed)) / ttlMs + count;
-  const allowed = estimate <= limit;
-  let retryAfterMs = 0;
-  if (!allowed) {
-    if (count + 1 <= limit && prev > 0) {
-      // Later in this window the previous count weighs less: find when one more hit fits.
-      const fitsAt = ttlMs * (1 - (limit - count - 1) / prev);
-      retryAfterMs = Math.max(1, Math.ceil(fitsAt - elapsed));
-    } else {
-      // Only in the next window, once this window's count has faded enough.
-      const fitsAt = limit - 1 >= count ? 0 : ttlMs * (1 - (limit - 1) / count);
-      retryAfterMs = resetMs + Math.ceil(fitsAt);
-    }
+  const prev = typeof stored === 'number' && stored > 0 ? stored : 0;
+  // Negative after a step back of the clock (more than `ttlMs` left): the window counts as just begun.
+  const since = ttlMs - resetMs;
+  const elapsed = Math.max(0, since);
+  const room = limit * ttlMs - prev * (ttlMs - elapsed) - count * ttlMs;
+  if (room >= 0) {
+    return { allowed: true, limit, remaining: Math.floor(room / ttlMs), resetMs, retryAfterMs: 0 };
   }
-  return {
-    allowed,
-    limit,
-    remaining: allowed ? Math.max(0, Math.floor(limit - estimate)) : 0,
-    resetMs,
-    retryAfterMs,
-  };
+  let retryAfterMs: number;
+  if (count < limit) {
+    // This hit is not kept, so a retry makes the count `count` again; the previous window weighs
+    // less later in this one: the first elapsed ms `at` with prev * (ttlMs - at) <= (limit - count) * ttlMs.
+    retryAfterMs = Math.max(1, firstFit(prev, (limit - count) * ttlMs, ttlMs) - since);
+  } else {
+    // This window is full: in the next one its `count - 1` allowed hits are "previous" and the retry is the first.
+    const kept = count - 1;
+    retryAfterMs = resetMs + (kept <= limit - 1 ? 0 : firstFit(kept, (limit - 1) * ttlMs, ttlMs));
+  }
+  return { allowed: false, limit, remaining: 0, resetMs, retryAfterMs };
+}
+
+/** The first whole `at` in `[0, ttlMs]` with `weight * (ttlMs - at) <= budget` (`weight` > 0). */
+function firstFit(weight: number, budget: number, ttlMs: number): number {
+  let at = Math.max(0, ttlMs - Math.floor(budget / weight));
+  while (at < ttlMs && weight * (ttlMs - at) > budget) at++;
+  return at;
 }

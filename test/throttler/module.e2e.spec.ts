@@ -11,7 +11,12 @@ import {
   Throttler,
 } from '../../lib/index.js';
 import { redisUrl, uniquePrefix } from '../utils/redis-env.js';
+import { freezeDate, thawDate } from '../utils/clock.js';
 import { MATRIX, PLATFORMS, type RunningApp, startApp, storageFor } from '../utils/web-app.js';
+
+// Counts must not depend on where the wall clock stands in a key's window: Date stands still.
+beforeAll(() => freezeDate());
+afterAll(() => thawDate());
 
 @Controller('g')
 class GlobalController {

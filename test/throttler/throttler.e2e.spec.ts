@@ -4,11 +4,18 @@ import { Reflector } from '@nestjs/core';
 import request from 'supertest';
 import { BackendsModule, Throttle, Throttler, ThrottlerGuard } from '../../lib/index.js';
 import { throttleApp } from '../e2e/web/throttle.app.js';
+import { assertFarFromWindowEnd, freezeDate, thawDate } from '../utils/clock.js';
 import { MATRIX, type RunningApp, startApp, storageFor } from '../utils/web-app.js';
 
 async function hit(app: RunningApp, path: string, headers: Record<string, string> = {}) {
-  return request(app.url).get(path).set(headers);
+  const res = await request(app.url).get(path).set(headers);
+  assertFarFromWindowEnd(res.headers, path);
+  return res;
 }
+
+// Counts must not depend on where the wall clock stands in a key's window: Date stands still.
+beforeAll(() => freezeDate());
+afterAll(() => thawDate());
 
 describe.each(MATRIX)('ThrottlerGuard e2e (%s, %s)', (platform, store) => {
   let app: RunningApp;

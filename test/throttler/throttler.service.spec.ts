@@ -1,13 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { type Backend, MemoryBackend, Throttler } from '../../lib/index.js';
+import { freezeDate, thawDate } from '../utils/clock.js';
 import { openBackend, type StoreKind } from '../utils/web-app.js';
 
 describe.each<StoreKind>(['memory', 'redis'])('Throttler.consume on %s', (kind) => {
   let backend: Backend;
   beforeEach(async () => {
+    freezeDate(); // every hit of a test at one instant: no run crosses a window's end
     backend = await openBackend(kind, 'throttler-service');
   });
-  afterEach(() => backend.close());
+  afterEach(async () => {
+    await backend.close();
+    thawDate();
+  });
 
   it('allows `limit` hits per window and reports remaining, reset and retry-after', async () => {
     const throttler = new Throttler(backend);
@@ -69,16 +74,17 @@ describe('Throttler windows (memory, controlled clock)', () => {
     expect(inWindow.filter((r) => r.allowed)).toHaveLength(10);
     const refused = inWindow[10];
     expect(refused.allowed).toBe(false);
-    expect(refused.retryAfterMs).toBeGreaterThan(refused.resetMs);
+    // The window is full: the retry fits once its 10 hits weigh 9, 10% into the next window.
+    expect(refused.retryAfterMs).toBe(refused.resetMs + 100);
 
-    // 10% into the next window: 11 * 0.9 + 1 > 10, refused.
-    jest.setSystemTime(Date.now() + refused.resetMs + 100);
+    // 5% into the next window: 10 * 0.95 + 1 > 10, refused.
+    jest.setSystemTime(Date.now() + refused.resetMs + 50);
     expect((await throttler.consume('k', rate)).allowed).toBe(false);
-    // 60% in: 11 * 0.4 + 2 = 6.4, allowed, with the estimate in `remaining`.
-    jest.setSystemTime(Date.now() + 500);
+    // 60% in: 10 * 0.4 + 1 = 5, allowed, with the estimate in `remaining`.
+    jest.setSystemTime(Date.now() + 550);
     const later = await throttler.consume('k', rate);
     expect(later.allowed).toBe(true);
-    expect(later.remaining).toBe(Math.floor(10 - (11 * 0.4 + 2)));
+    expect(later.remaining).toBe(5);
   });
 
   it('starts a fixed window over once the previous one has expired', async () => {
