@@ -9,7 +9,8 @@ export const CACHE_KEY_METADATA = 'nestjs-backends:cache-key';
 export type CacheKeyFactory = (context: ExecutionContext) => string | undefined;
 
 /**
- * Replaces the default key (method + path + sorted query) of a route's cached response.
+ * Replaces the default key (method, host, path and query) of a route's cached response; a
+ * `Vary` the response sets still splits it per request header value.
  * Requests with `Authorization` or a cookie stay uncached unless the interceptor's `trackBy` is
  * overridden to put the user in the key.
  * @example @CacheKey('products:all')

@@ -4,6 +4,7 @@ import { plainMemoryBackend } from '../storage/memory.backend.js';
 import { hashKey } from '../utils/hash.util.js';
 import { Deadline, OutageReporter } from '../utils/outage.util.js';
 import { assertCacheTtl } from './cache-config.error.js';
+import type { CachedAnswer } from './cache-entry.util.js';
 import type { CacheModuleOptions } from './cache-options.interface.js';
 
 const TIMED_OUT = Symbol('timed out');
@@ -20,8 +21,8 @@ export class CacheService {
   readonly defaultTtlMs: number;
   /** Longest wait for a backend read before answering uncached, in ms. */
   readonly timeoutMs: number;
-  /** @internal In-process single flight of the interceptor: key → stored entry of the running handler. */
-  readonly flights = new Map<string, Promise<string | undefined>>();
+  /** @internal In-process single flight of the interceptor: key → what the running handler stored. */
+  readonly flights = new Map<string, Promise<CachedAnswer | undefined>>();
   private readonly backend: Backend;
   /** The backend again when it is a plain memory backend, read synchronously on the hit path. */
   private readonly memory: MemoryBackend | undefined;

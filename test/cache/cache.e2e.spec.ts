@@ -84,13 +84,13 @@ describe.each(MATRIX)('CacheInterceptor e2e (%s, %s)', (platform, store) => {
     expect(calls.of('sets-cookie')).toBe(2);
   });
 
-  it('does not cache requests with a cookie or Authorization', async () => {
+  it('does not cache requests with a cookie or Authorization, and says so with X-Cache: BYPASS (#21.9)', async () => {
     await request(app.url).get('/cache/items?cred=1'); // cached for anonymous requests
     const withCookie = await request(app.url).get('/cache/items?cred=1').set('Cookie', 'sid=abc');
-    expect(withCookie.headers['x-cache']).toBeUndefined();
+    expect(withCookie.headers['x-cache']).toBe('BYPASS'); // #21.9: the skip is visible
     expect(withCookie.body.n).toBeGreaterThan(0);
     const withAuth = await request(app.url).get('/cache/items?cred=1').set('Authorization', 'Bearer t');
-    expect(withAuth.headers['x-cache']).toBeUndefined();
+    expect(withAuth.headers['x-cache']).toBe('BYPASS');
     const before = calls.of('items');
     await request(app.url).get('/cache/items?cred=1').set('Authorization', 'Bearer t');
     expect(calls.of('items')).toBe(before + 1);

@@ -9,11 +9,14 @@ import {
   Module,
   NotFoundException,
   Query,
+  Render,
+  Req,
   Res,
   StreamableFile,
   UseInterceptors,
 } from '@nestjs/common';
 import { Readable } from 'node:stream';
+import { concat, of, throwError } from 'rxjs';
 import {
   BackendsModule,
   type BackendsModuleOptions,
@@ -44,6 +47,12 @@ export class PerUserCacheInterceptor extends CacheInterceptor {
     if (typeof user !== 'string') return super.trackBy(context);
     return `user:${user}:${this.getRouteKey(context)}`;
   }
+}
+
+/** Sets a response header on an Express response or a Fastify reply, as a handler would. */
+function setHeader(res: any, name: string, value: string): void {
+  if (typeof res.setHeader === 'function') res.setHeader(name, value);
+  else res.header(name, value);
 }
 
 function cacheControllers(calls: Calls) {
@@ -126,6 +135,96 @@ function cacheControllers(calls: Calls) {
     }
   }
 
+  /** Answers whose fidelity on a hit is under test: host, headers, Vary, streams, sessions, views. */
+  @Controller('fidelity')
+  @UseInterceptors(CacheInterceptor)
+  class FidelityController {
+    @Get('host')
+    host(@Req() req: any) {
+      return { host: req.hostname, n: calls.bump('host') };
+    }
+
+    @Get('echo')
+    echo(@Query('msg') msg: string, @Res({ passthrough: true }) res: any) {
+      calls.bump('echo');
+      res.type('text/plain');
+      return `You said: ${msg}`;
+    }
+
+    @Get('download')
+    download(@Res({ passthrough: true }) res: any) {
+      const n = calls.bump('download');
+      res.type('text/csv');
+      setHeader(res, 'Content-Disposition', 'attachment; filename="report.csv"');
+      setHeader(res, 'ETag', '"report-v1"');
+      setHeader(res, 'X-Report-Rows', '1');
+      return `a,b\n${n},2\n`;
+    }
+
+    @Get('negotiated')
+    negotiated(@Req() req: any, @Res({ passthrough: true }) res: any) {
+      const n = calls.bump('negotiated');
+      setHeader(res, 'Vary', 'Accept');
+      if (String(req.headers.accept).includes('text/csv')) {
+        res.type('text/csv');
+        return `n\n${n}\n`;
+      }
+      return { n };
+    }
+
+    @Get('vary-any')
+    varyAny(@Res({ passthrough: true }) res: any) {
+      setHeader(res, 'Vary', '*');
+      return { n: calls.bump('vary-any') };
+    }
+
+    @Get('query')
+    query(@Query() query: Record<string, unknown>) {
+      return { n: calls.bump('query'), query };
+    }
+
+    @Get('partial')
+    partial() {
+      const n = calls.bump('partial');
+      return of({ part: 'first', n }, { part: 'final', n });
+    }
+
+    @Get('partial-error')
+    partialError() {
+      const n = calls.bump('partial-error');
+      return concat(
+        of({ page: 1, n }),
+        throwError(() => new Error('page 2 failed')),
+      );
+    }
+
+    /** Creates a session (a CSRF token) for an anonymous visitor: the answer is that visitor's. */
+    @Get('csrf')
+    csrf(@Req() req: any) {
+      const n = calls.bump('csrf');
+      req.session.csrf ??= `token-${n}`;
+      return { csrf: req.session.csrf };
+    }
+
+    /** Does not touch the session: cacheable with the session middleware installed. */
+    @Get('public')
+    publicPage() {
+      return { n: calls.bump('public') };
+    }
+
+    @Get('page')
+    @Render('page')
+    page() {
+      return { title: 'Products', n: calls.bump('page') };
+    }
+
+    @Get('page-dated')
+    @Render('page')
+    pageDated() {
+      return { title: new Date(0), n: calls.bump('page-dated') };
+    }
+  }
+
   @Controller('per-user')
   @UseInterceptors(PerUserCacheInterceptor)
   class PerUserController {
@@ -135,7 +234,7 @@ function cacheControllers(calls: Calls) {
     }
   }
 
-  return [CachedController, PerUserController];
+  return [CachedController, FidelityController, PerUserController];
 }
 
 /** The caching test app; `calls` observes the handlers. */
