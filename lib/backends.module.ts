@@ -1,7 +1,7 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { EMAIL_BACKEND, STORAGE_BACKEND } from './backends.constants.js';
-import { BackendsLifecycle, OWNED_EMAIL, OWNED_STORAGE } from './backends.lifecycle.js';
+import { BackendsLifecycle } from './backends.lifecycle.js';
 import type { BackendsModuleOptions } from './backends-options.interface.js';
 import {
   BACKENDS_ASYNC_OPTIONS_TYPE,
@@ -10,9 +10,9 @@ import {
   ConfigurableBackendsModule,
 } from './backends.module-definition.js';
 import { CACHE_EXPORTS, createCacheProviders } from './cache/index.js';
-import { createEmailBackend, type OwnedEmailBackend } from './email/index.js';
+import { createEmailBackend } from './email/index.js';
 import { createSessionProviders, SESSION_EXPORTS } from './session/index.js';
-import { type Backend, createStorageBackend, type OwnedBackend } from './storage/index.js';
+import { type Backend, createStorageBackend } from './storage/index.js';
 import { createThrottleProviders, THROTTLE_EXPORTS, ThrottlerGuard } from './throttler/index.js';
 
 /** A guard that lets everything through: `APP_GUARD` of `forRootAsync` when throttling is not global. */
@@ -25,27 +25,19 @@ const PASS_GUARD = { canActivate: () => true };
  */
 @Module({
   providers: [
-    {
-      provide: OWNED_STORAGE,
-      inject: [BACKENDS_MODULE_OPTIONS],
-      useFactory: (options: BackendsModuleOptions) => createStorageBackend(options.storage),
-    },
+    BackendsLifecycle,
     {
       provide: STORAGE_BACKEND,
-      inject: [OWNED_STORAGE],
-      useFactory: (owned: OwnedBackend) => owned.backend,
-    },
-    {
-      provide: OWNED_EMAIL,
-      inject: [BACKENDS_MODULE_OPTIONS, STORAGE_BACKEND],
-      useFactory: (options: BackendsModuleOptions, storage: Backend) => createEmailBackend(options.email, storage),
+      inject: [BACKENDS_MODULE_OPTIONS, BackendsLifecycle],
+      useFactory: (options: BackendsModuleOptions, lifecycle: BackendsLifecycle) =>
+        lifecycle.ownStorage(createStorageBackend(options.storage)),
     },
     {
       provide: EMAIL_BACKEND,
-      inject: [OWNED_EMAIL],
-      useFactory: (owned: OwnedEmailBackend) => owned.backend,
+      inject: [BACKENDS_MODULE_OPTIONS, STORAGE_BACKEND, BackendsLifecycle],
+      useFactory: (options: BackendsModuleOptions, storage: Backend, lifecycle: BackendsLifecycle) =>
+        lifecycle.ownEmail(createEmailBackend(options.email, storage)),
     },
-    BackendsLifecycle,
     ...createThrottleProviders(),
     ...createCacheProviders(),
     ...createSessionProviders(),

@@ -7,8 +7,10 @@ import {
   type Backend,
   BackendsModule,
   type BackendsModuleOptions,
+  EMAIL_BACKEND,
   InjectStorage,
   MemoryBackend,
+  MemoryEmailBackend,
   RedisBackend,
   STORAGE_BACKEND,
 } from '../lib/index.js';
@@ -173,5 +175,31 @@ describe('BackendsModule', () => {
         imports: [BackendsModule.forRoot({ storage: { type: 'memcached' } as never })],
       }).compile(),
     ).rejects.toThrow(/Unknown storage type "memcached"/);
+  });
+
+  it('overriding STORAGE_BACKEND and EMAIL_BACKEND in a testing module never creates the configured backends', async () => {
+    // Both configured backends would fail at creation: a SendGrid key that is empty and a Redis URL that is not one.
+    const storage = new TrackedBackend();
+    const outbox = new MemoryEmailBackend();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        BackendsModule.forRoot({
+          storage: { type: 'redis', url: 'not a url' },
+          email: { type: 'sendgrid', apiKey: '' },
+        }),
+      ],
+      providers: [CounterService],
+    })
+      .overrideProvider(STORAGE_BACKEND)
+      .useValue(storage)
+      .overrideProvider(EMAIL_BACKEND)
+      .useValue(outbox)
+      .compile();
+    expect(await moduleRef.get(CounterService).hit()).toBe(1);
+    expect(moduleRef.get(EMAIL_BACKEND)).toBe(outbox);
+    await moduleRef.close();
+    // An overriding value is the application's: the module does not close it.
+    expect(storage.closed).toBe(0);
+    await storage.close();
   });
 });

@@ -1,7 +1,5 @@
-import { createRequire } from 'node:module';
 import { MissingDependencyError } from '../errors/missing-dependency.error.js';
-
-const requireFromHere = createRequire(import.meta.url);
+import { requireFromHere } from './module-require.js';
 
 function isNotFound(err: unknown): boolean {
   const code = (err as { code?: string } | undefined)?.code;

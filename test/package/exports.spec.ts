@@ -89,21 +89,49 @@ describe('the built package (dist/)', () => {
     expect(JSON.parse(stdout)).toEqual({ afterConstruction: [], smtp: true, console: true, cjsCopies: [] });
   });
 
-  it('can be require()d from CommonJS on Node >= 20.19', async () => {
-    const script = `const lib = require('./dist/index.js'); console.log(typeof lib.BackendsModule, typeof lib.MemoryBackend);`;
-    const { stdout } = await run('node', ['-e', script]);
-    expect(stdout.trim()).toBe('function function');
-  });
-
-  it('resolves by its package name through the exports map, for import and require', async () => {
+  it('require() loads the CommonJS build and import the ES module build, by package name', async () => {
     const esm = await run('node', [
       '--input-type=module',
       '-e',
-      `import { STORAGE_BACKEND } from 'nestjs-backends'; console.log(STORAGE_BACKEND)`,
+      `import { STORAGE_BACKEND } from 'nestjs-backends'; console.log(STORAGE_BACKEND, import.meta.resolve('nestjs-backends'))`,
     ]);
-    const cjs = await run('node', ['-e', `console.log(require('nestjs-backends').STORAGE_BACKEND)`]);
-    expect(esm.stdout.trim()).toBe('NESTJS_BACKENDS_STORAGE_BACKEND');
-    expect(cjs.stdout.trim()).toBe('NESTJS_BACKENDS_STORAGE_BACKEND');
+    const cjs = await run('node', [
+      '-e',
+      `console.log(require('nestjs-backends').STORAGE_BACKEND, require.resolve('nestjs-backends'))`,
+    ]);
+    const [esmToken, esmFile] = esm.stdout.trim().split(' ');
+    const [cjsToken, cjsFile] = cjs.stdout.trim().split(' ');
+    expect([esmToken, cjsToken]).toEqual(['NESTJS_BACKENDS_STORAGE_BACKEND', 'NESTJS_BACKENDS_STORAGE_BACKEND']);
+    expect(esmFile).toMatch(/\/dist\/index\.js$/);
+    expect(cjsFile).toMatch(/\/dist\/cjs\/index\.js$/);
+  });
+
+  it('both builds export the same names', async () => {
+    const names = `console.log(JSON.stringify(Object.keys(lib).sort()))`;
+    const esm = await run('node', [
+      '--input-type=module',
+      '-e',
+      `const lib = await import('./dist/index.js'); ${names}`,
+    ]);
+    // Here @nestjs/common is version 12, an ES module, which Node 20.19+ require()s; the CommonJS Nest 11
+    // apps of test/package/consumers.spec.ts load this build with no ES module anywhere.
+    const cjs = await run('node', ['-e', `const lib = require('./dist/cjs/index.js'); ${names}`]);
+    const esmNames = JSON.parse(esm.stdout) as string[];
+    expect(esmNames.length).toBeGreaterThan(30);
+    expect(JSON.parse(cjs.stdout)).toEqual(esmNames);
+  });
+
+  it('the CommonJS build loads no optional peer at require() and requires ioredis when a RedisBackend is created', async () => {
+    const script = `
+      const before = Object.keys(require.cache).filter((f) => ${OPTIONAL}.test(f));
+      const { RedisBackend } = require('./dist/cjs/index.js');
+      const atRequire = Object.keys(require.cache).filter((f) => ${OPTIONAL}.test(f));
+      const backend = RedisBackend.create('redis://127.0.0.1:1', { connectTimeoutMs: 100 });
+      const loaded = Object.keys(require.cache).filter((f) => /node_modules\\/ioredis\\//.test(f)).length > 0;
+      backend.close().then(() => console.log(JSON.stringify({ before, atRequire, loaded })));
+    `;
+    const { stdout } = await run('node', ['-e', script]);
+    expect(JSON.parse(stdout)).toEqual({ before: [], atRequire: [], loaded: true });
   });
 });
 
