@@ -193,10 +193,7 @@ export abstract class BaseEmailBackend implements EmailBackend {
     this.#closed = true;
     this.#closing.abort();
     const stop = new AbortController();
-    await Promise.race([
-      Promise.allSettled([...this.#sends]),
-      sleep(this.#timeoutMs + CLOSE_GRACE_MS, stop.signal),
-    ]);
+    await Promise.race([Promise.allSettled([...this.#sends]), sleep(this.#timeoutMs + CLOSE_GRACE_MS, stop.signal)]);
     stop.abort();
     for (const attempt of this.#active) attempt.abort(new Error('closed'));
     await this.closeResources();
@@ -455,7 +452,9 @@ export abstract class BaseEmailBackend implements EmailBackend {
       () => {
         void this.#store
           .get<string>(leaseKey)
-          .then((held) => (held === undefined || held === owner ? this.#store.set(leaseKey, owner, this.#leaseMs) : undefined))
+          .then((held) =>
+            held === undefined || held === owner ? this.#store.set(leaseKey, owner, this.#leaseMs) : undefined,
+          )
           .catch(() => undefined);
       },
       Math.max(1, Math.floor(this.#leaseMs / 3)),

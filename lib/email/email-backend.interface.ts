@@ -39,8 +39,7 @@ export interface BulkOptions {
 
 /** The outcome of one email of a bulk send. */
 export type BulkResult =
-  | { ok: true; messageId: string; rejected?: RejectedRecipient[] }
-  | { ok: false; error: EmailError };
+  { ok: true; messageId: string; rejected?: RejectedRecipient[] } | { ok: false; error: EmailError };
 
 /** One interface over every provider: a service sends the same {@link Email} whatever the app configured. */
 export interface EmailBackend {

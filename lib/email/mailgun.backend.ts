@@ -220,7 +220,8 @@ export class MailgunBackend extends BaseEmailBackend {
       cls = classifyNetworkCode(e.message ?? '', e.details);
     }
     const detail = providerText(e.details || e.message, this.#secrets);
-    const retryAfterMs = status === undefined ? undefined : parseRetryAfter(header(e[RESPONSE]?.headers, 'retry-after'));
+    const retryAfterMs =
+      status === undefined ? undefined : parseRetryAfter(header(e[RESPONSE]?.headers, 'retry-after'));
     return new EmailError(cls.code, EmailMessages.sendFailed('mailgun', cls.code, detail), {
       backend: this.kind,
       retryable: cls.retryable,

@@ -33,7 +33,12 @@ describe('parseRetryAfter (RFC 9110 10.2.3: delay-seconds or HTTP-date)', () => 
   });
 
   it('dates that Date.parse would accept but HTTP does not are absent', () => {
-    for (const v of ['2026-12-03T12:00:30Z', 'Thu, 03 Dec 2026 12:00:30 +0000', 'Thu, 3 Dec 2026 12:00:30 GMT', 'Dec 3 2026']) {
+    for (const v of [
+      '2026-12-03T12:00:30Z',
+      'Thu, 03 Dec 2026 12:00:30 +0000',
+      'Thu, 3 Dec 2026 12:00:30 GMT',
+      'Dec 3 2026',
+    ]) {
       expect({ v, ms: parseRetryAfter(v, NOW) }).toEqual({ v, ms: undefined });
     }
     expect(parseHttpDate('Mon, 31 Feb 2026 12:00:00 GMT', NOW)).toBeUndefined();

@@ -116,7 +116,9 @@ describe.each(['sendgrid', 'mailgun', 'ses'])('%s: a provider that answers 200 a
     const t = target();
     const backend = backendFor(t);
     t.peer.script('trickle', 'trickle');
-    const s = await settle(backend.sendBulk([simple('a@example.com'), simple('b@example.com'), simple('c@example.com')]));
+    const s = await settle(
+      backend.sendBulk([simple('a@example.com'), simple('b@example.com'), simple('c@example.com')]),
+    );
     expect(s.state).toBe('resolved');
     const results = (s as { value: Awaited<ReturnType<EmailBackend['sendBulk']>> }).value;
     expect(results.map((r) => (r.ok ? 'ok' : r.error.code)).sort()).toEqual(['ok', 'timeout', 'timeout']);

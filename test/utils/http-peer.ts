@@ -23,11 +23,7 @@ export interface RecordedRequest {
  * whole request, then reset the connection with a TCP RST, as a crashing server would) or
  * `'trickle'` (answer 200 with a JSON content type, then send one body byte every 300 ms, forever).
  */
-export type Reply =
-  | { status: number; headers?: Record<string, string>; body?: unknown }
-  | 'hang'
-  | 'reset'
-  | 'trickle';
+export type Reply = { status: number; headers?: Record<string, string>; body?: unknown } | 'hang' | 'reset' | 'trickle';
 
 const TRICKLE_MS = 300;
 
