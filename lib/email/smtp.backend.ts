@@ -1,7 +1,6 @@
 import type * as Nodemailer from 'nodemailer';
 import { EmailError, type EmailErrorCode } from '../errors/email.error.js';
 import { assertPackage, importPackage } from '../utils/load-package.util.js';
-import { PassThrough } from 'node:stream';
 import { BaseEmailBackend, type EmailBackendOptions } from './base-email.backend.js';
 import { DeliveryAttempt, type DeliveryReport } from './email-attempt.js';
 import { EmailMessages } from './email.messages.js';
@@ -188,11 +187,15 @@ export class SmtpBackend extends BaseEmailBackend {
         transport.use('stream', (mail, done) => {
           const attempt = (mail.data as Record<string, unknown>)[ATTEMPT];
           if (attempt instanceof DeliveryAttempt) {
-            mail.message.transform(() => {
-              const tap = new PassThrough();
-              tap.once('end', () => (attempt.messageSent = true));
-              return tap;
-            });
+            // The transport reads the message through createReadStream(); its end is the body handed over.
+            // Wrapping the method of this message costs no extra stream (a transform would copy every byte).
+            const message = mail.message as { createReadStream(...args: unknown[]): NodeJS.ReadableStream };
+            const read = message.createReadStream.bind(message);
+            message.createReadStream = (...args: unknown[]) => {
+              const stream = read(...args);
+              stream.once('end', () => (attempt.messageSent = true));
+              return stream;
+            };
           }
           done();
         });

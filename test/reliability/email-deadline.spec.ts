@@ -12,6 +12,7 @@ import { HttpPeer } from '../utils/http-peer.js';
 import { startMailgunPeer } from '../utils/mailgun-peer.js';
 import { RawSmtpPeer } from '../utils/raw-smtp-peer.js';
 import { startSendGridPeer } from '../utils/sendgrid-peer.js';
+import { SmtpPeer } from '../utils/smtp-peer.js';
 
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 
@@ -174,5 +175,21 @@ describe('smtp: a server whose EHLO reply never ends', () => {
     expect((await settle(backend.close())).state).toBe('resolved');
     expect(failure(await sending)).toMatchObject({ state: 'rejected', code: 'timeout', possiblyDelivered: false });
     expect(peer.received).toBe(0);
+  }, 30_000);
+
+  it('a server that received the whole message and answers late: `timeout`, in doubt, not retried without a key', async () => {
+    const peer = await SmtpPeer.start({ mode: 'none', dataDelayMs: TIMEOUT_MS * 4 });
+    opened.push(peer);
+    const backend = new SmtpBackend({
+      host: '127.0.0.1',
+      port: peer.port,
+      encryption: 'none',
+      retry,
+      timeoutMs: TIMEOUT_MS,
+      poolSize: 1,
+    });
+    opened.push(backend);
+    const s = await settle(backend.sendEmail(simple()));
+    expect(failure(s)).toEqual({ state: 'rejected', code: 'timeout', retryable: false, possiblyDelivered: true });
   }, 30_000);
 });
