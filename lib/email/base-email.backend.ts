@@ -363,7 +363,7 @@ export abstract class BaseEmailBackend implements EmailBackend {
   async #idempotent(id: string, message: ValidatedEmail): Promise<SentEmail> {
     const deadline = Date.now() + this.#waitMs;
     for (;;) {
-      if (this.#closed) throw this.#closedError();
+      if (this.#closed) throw this.#closedError(); // never reserve (and send) once closing
       const owner = randomUUID();
       const pending: IdempotencyRecord = { state: 'pending', owner, sending: false };
       if (await this.#guardStore(() => this.#store.setIfAbsent(id, pending, this.#ttlMs))) {
@@ -391,16 +391,19 @@ export abstract class BaseEmailBackend implements EmailBackend {
         if (taken === 'in_doubt') throw this.#inDoubtError('timeout');
         continue;
       }
-      if (Date.now() >= deadline) {
-        // The first send is alive and may still deliver: the same key later returns its result.
-        throw new EmailError('timeout', EmailMessages.idempotencyPending(), {
-          backend: this.kind,
-          retryable: true,
-          possiblyDelivered: true,
-        });
-      }
+      // The first send is alive and may still deliver: the same key later returns its result.
+      if (Date.now() >= deadline || this.#closed) throw this.#pendingError();
       await sleep(POLL_MS, this.#closing.signal);
+      if (this.#closed) throw this.#pendingError();
     }
+  }
+
+  #pendingError(): EmailError {
+    return new EmailError('timeout', EmailMessages.idempotencyPending(), {
+      backend: this.kind,
+      retryable: true,
+      possiblyDelivered: true,
+    });
   }
 
   #inDoubtError(code: string): EmailError {
