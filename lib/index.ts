@@ -28,6 +28,7 @@ export {
   type SendOptions,
   type BulkOptions,
   type BulkResult,
+  type RejectedRecipient,
   Email,
   EmailBuilder,
   Attachment,

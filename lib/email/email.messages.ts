@@ -29,9 +29,13 @@ export const EmailMessages = {
   notConfigured: () => 'No email backend is configured: pass `email` to BackendsModule.forRoot()',
   idempotencyStore: () => 'The idempotency store could not be reached; the email was not sent',
   idempotencyPending: () =>
-    'An earlier send with the same idempotency key is still in progress; the email was not sent again',
+    'An earlier send with the same idempotency key is still in progress (it may deliver); the email was not sent again',
   idempotencyInDoubt: (code: string) =>
     `An earlier send with the same idempotency key ended in doubt (${code}); it was not sent again`,
+  attemptTimeout: (backend: string, ms: number, inDoubt: boolean) =>
+    `${backend} send failed (timeout): no complete answer within ${ms} ms; ${
+      inDoubt ? 'the message had gone out, so it may have been delivered' : 'the message was not sent'
+    }`,
   sendFailed: (backend: string, code: string, detail?: string) =>
     `${backend} send failed (${code})${detail ? `: ${detail}` : ''}`,
 } as const;

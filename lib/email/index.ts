@@ -1,4 +1,12 @@
-export type { EmailBackend, SentEmail, SendOptions, BulkOptions, BulkResult } from './email-backend.interface.js';
+export type {
+  EmailBackend,
+  SentEmail,
+  SendOptions,
+  BulkOptions,
+  BulkResult,
+  RejectedRecipient,
+} from './email-backend.interface.js';
+export { DeliveryAttempt, type DeliveryReport } from './email-attempt.js';
 export { Email, type EmailInit } from './email.js';
 export { EmailBuilder } from './email.builder.js';
 export { Attachment, type AttachmentContent } from './attachment.js';

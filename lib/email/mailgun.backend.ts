@@ -1,7 +1,9 @@
 import { EmailError } from '../errors/email.error.js';
 import { assertPackage, importPackage, loadPackage } from '../utils/load-package.util.js';
 import { asEmailError, BaseEmailBackend, type EmailBackendOptions } from './base-email.backend.js';
+import { currentAttempt } from './email-attempt.js';
 import { EmailMessages } from './email.messages.js';
+import { parseRetryAfter } from './email-retry.js';
 import { providerText, sanitizedCause, secretForms } from './email.redact.js';
 import type { ValidatedEmail } from './email.validation.js';
 import { envelopeRecipients, formatMailbox } from './email.format.js';
@@ -27,7 +29,7 @@ export interface MailgunOptions extends EmailBackendOptions {
   region?: MailgunRegion;
   /** API base URL (e.g. a local test server). @default the region's URL */
   url?: string;
-  /** Request timeout, in ms. @default 10000 */
+  /** Longest time one attempt may take (the whole request and response), in ms. @default 10000 */
   timeoutMs?: number;
 }
 
@@ -46,6 +48,60 @@ interface MailgunFailure {
   status?: number;
   message?: string;
   details?: string;
+  [RESPONSE]?: { status?: number; headers?: unknown };
+}
+type MakeRequest = (url: string, method: string, data: Record<string, unknown>, config?: unknown) => Promise<unknown>;
+
+/** Where the backend keeps the HTTP response of a failed request on the SDK's error (which drops the headers). */
+const RESPONSE = Symbol('mailgun.response');
+
+/** axios' default response parsing (JSON when it parses), since a request's transformResponse replaces it. */
+function parseBody(body: unknown): unknown {
+  if (typeof body !== 'string' || body.length === 0) return body;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return body;
+  }
+}
+
+function header(headers: unknown, name: string): unknown {
+  if (!headers || typeof headers !== 'object') return undefined;
+  const h = headers as { get?: (n: string) => unknown; [k: string]: unknown };
+  return typeof h.get === 'function' ? h.get(name) : h[name];
+}
+
+/**
+ * Hooks our own client's request function (mailgun.js 10-14 keep it at `messages.request.requestProvider`):
+ * each request carries its attempt's abort signal (axios' `timeout` is an idle timeout), and a failed
+ * one keeps its status and headers, so `Retry-After` is seen. Another layout is left alone: sends still
+ * end at the attempt's deadline, without `Retry-After`.
+ */
+function hookRequests(messages: MailgunMessages): void {
+  const provider = (messages as { request?: { requestProvider?: { makeRequest?: MakeRequest } } }).request
+    ?.requestProvider;
+  if (!provider || typeof provider.makeRequest !== 'function') return;
+  const original = provider.makeRequest.bind(provider);
+  provider.makeRequest = async (url, method, data, config) => {
+    let response: { status?: number; headers?: unknown } | undefined;
+    const signal = currentAttempt.getStore()?.signal;
+    const hooked = {
+      ...data,
+      ...(signal ? { signal } : {}),
+      transformResponse: [
+        (body: unknown, headers: unknown, status?: number) => {
+          response = { status, headers };
+          return parseBody(body);
+        },
+      ],
+    };
+    try {
+      return await original(url, method, hooked, config);
+    } catch (err) {
+      if (response && err && typeof err === 'object') Object.defineProperty(err, RESPONSE, { value: response });
+      throw err;
+    }
+  };
 }
 
 /** mailgun.js reports network failures as status 400 with the socket error code as message. */
@@ -135,7 +191,11 @@ export class MailgunBackend extends BaseEmailBackend {
   /** Imports mailgun.js and builds its client once; a failed import is retried on the next send. */
   #connect(): Promise<MailgunMessages> {
     this.#loading ??= importPackage<{ default: MailgunCtor }>('mailgun.js', 'MailgunBackend').then(
-      ({ default: Mailgun }) => (this.#messages = new Mailgun(this.#FormData).client(this.#clientOptions).messages),
+      ({ default: Mailgun }) => {
+        const messages = new Mailgun(this.#FormData).client(this.#clientOptions).messages;
+        hookRequests(messages);
+        return (this.#messages = messages);
+      },
       (err: unknown) => {
         this.#loading = undefined;
         throw asEmailError(err, this.kind);
@@ -160,12 +220,15 @@ export class MailgunBackend extends BaseEmailBackend {
       cls = classifyNetworkCode(e.message ?? '', e.details);
     }
     const detail = providerText(e.details || e.message, this.#secrets);
+    const retryAfterMs =
+      status === undefined ? undefined : parseRetryAfter(header(e[RESPONSE]?.headers, 'retry-after'));
     return new EmailError(cls.code, EmailMessages.sendFailed('mailgun', cls.code, detail), {
       backend: this.kind,
       retryable: cls.retryable,
       possiblyDelivered: cls.possiblyDelivered,
       ...(status !== undefined ? { status } : {}),
       ...(detail !== undefined ? { providerMessage: detail } : {}),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
       cause: sanitizedCause(err, this.#secrets),
     });
   }

@@ -2,6 +2,7 @@ import type { MailDataRequired } from '@sendgrid/mail';
 import { EmailError, type EmailErrorCode } from '../errors/email.error.js';
 import { loadPackage } from '../utils/load-package.util.js';
 import { BaseEmailBackend, type EmailBackendOptions } from './base-email.backend.js';
+import { currentAttempt } from './email-attempt.js';
 import { EmailMessages } from './email.messages.js';
 import { providerText, sanitizedCause, secretForms } from './email.redact.js';
 import { parseRetryAfter } from './email-retry.js';
@@ -12,7 +13,7 @@ import { classifyHttpStatus, classifyNetworkCode } from './http-status.util.js';
 export interface SendGridOptions extends EmailBackendOptions {
   /** API base URL (e.g. the EU host or a local test server). @default 'https://api.sendgrid.com/' */
   baseUrl?: string;
-  /** Request timeout, in ms. @default 10000 */
+  /** Longest time one attempt may take (the whole request and response), in ms. @default 10000 */
   timeoutMs?: number;
 }
 
@@ -23,6 +24,7 @@ interface SendGridRequest {
 interface SendGridClient {
   setApiKey(key: string): void;
   setDefaultRequest(key: string, value: unknown): unknown;
+  defaultRequest: Record<string, unknown>;
   request(data: SendGridRequest): Promise<[{ statusCode: number; headers: Record<string, unknown> }, unknown]>;
 }
 interface SendGridMailService {
@@ -62,7 +64,6 @@ export class SendGridBackend extends BaseEmailBackend {
       throw this.configError('sendgrid', 'an API key is required');
     }
     const timeoutMs = options.timeoutMs ?? 10_000;
-    if (!(timeoutMs > 0)) throw this.configError('sendgrid', 'timeoutMs must be positive');
     this.#secrets = [...secretForms(apiKey), `Bearer ${apiKey}`];
     this.#baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
     const { MailService } = loadPackage<SendGridMailModule>('@sendgrid/mail', 'SendGridBackend');
@@ -73,7 +74,17 @@ export class SendGridBackend extends BaseEmailBackend {
     client.setDefaultRequest('baseUrl', this.#baseUrl);
     client.setDefaultRequest('timeout', timeoutMs);
     // @sendgrid/mail also copies the email's headers into the HTTP request; they belong in the JSON only.
-    mail.setClient({ request: (data) => client.request({ ...data, headers: {} }) });
+    // axios' `timeout` is an idle timeout, so each request also carries its attempt's abort signal
+    // (the client copies only its default request's keys into axios, hence a view with the signal).
+    mail.setClient({
+      request: (data) => {
+        const signal = currentAttempt.getStore()?.signal;
+        const target: SendGridClient = signal
+          ? Object.create(client, { defaultRequest: { value: { ...client.defaultRequest, signal } } })
+          : client;
+        return target.request({ ...data, headers: {} });
+      },
+    });
     this.#mail = mail;
   }
 

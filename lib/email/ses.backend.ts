@@ -2,6 +2,7 @@ import type { SESv2Client, SESv2ClientConfig, SendEmailCommandInput } from '@aws
 import { EmailError, type EmailErrorCode } from '../errors/email.error.js';
 import { loadPackage } from '../utils/load-package.util.js';
 import { BaseEmailBackend, type EmailBackendOptions } from './base-email.backend.js';
+import type { DeliveryAttempt } from './email-attempt.js';
 import { EmailMessages } from './email.messages.js';
 import { providerText, sanitizedCause, secretForms } from './email.redact.js';
 import type { ValidatedEmail } from './email.validation.js';
@@ -13,7 +14,7 @@ import type { SesClient, SesClientConfig } from './ses-config.types.js';
 
 /** Options of {@link SesBackend} besides the SES client configuration. */
 export interface SesBackendOptions extends EmailBackendOptions {
-  /** Request timeout of a client the backend creates, in ms. @default 10000 */
+  /** Longest time one attempt may take, in ms (also the request timeouts of a client the backend creates). @default 10000 */
   timeoutMs?: number;
 }
 
@@ -57,8 +58,9 @@ export class SesBackend extends BaseEmailBackend {
   #Composer?: MailComposerCtor;
 
   constructor(config: SesConfig) {
-    const { retry, idempotencyStore, idempotencyTtlMs, idempotencyWaitMs, timeoutMs, ...rest } = config ?? {};
-    super({ retry, idempotencyStore, idempotencyTtlMs, idempotencyWaitMs }, 'ses');
+    const { retry, idempotencyStore, idempotencyTtlMs, idempotencyWaitMs, idempotencyLeaseMs, timeoutMs, ...rest } =
+      config ?? {};
+    super({ retry, idempotencyStore, idempotencyTtlMs, idempotencyWaitMs, idempotencyLeaseMs, timeoutMs }, 'ses');
     this.#sdk = loadPackage<SesModule>('@aws-sdk/client-sesv2', 'SesBackend');
     if ('client' in rest && rest.client) {
       this.#client = rest.client as unknown as SESv2Client;
@@ -84,7 +86,7 @@ export class SesBackend extends BaseEmailBackend {
     this.#owned = true;
   }
 
-  protected async deliver(m: ValidatedEmail): Promise<string> {
+  protected async deliver(m: ValidatedEmail, attempt: DeliveryAttempt): Promise<string> {
     const encode = (b: Parameters<typeof formatMailbox>[0]) => formatMailbox(b, true);
     const destination = {
       ToAddresses: m.to.map(encode),
@@ -128,7 +130,8 @@ export class SesBackend extends BaseEmailBackend {
         },
       };
     }
-    const out = await this.#client.send(new this.#sdk.SendEmailCommand(input));
+    // The abort signal ends the request at the attempt's deadline (the SDK's own timeouts are idle timeouts).
+    const out = await this.#client.send(new this.#sdk.SendEmailCommand(input), { abortSignal: attempt.signal });
     return out.MessageId ?? '';
   }
 

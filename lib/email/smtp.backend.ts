@@ -2,6 +2,7 @@ import type * as Nodemailer from 'nodemailer';
 import { EmailError, type EmailErrorCode } from '../errors/email.error.js';
 import { assertPackage, importPackage } from '../utils/load-package.util.js';
 import { BaseEmailBackend, type EmailBackendOptions } from './base-email.backend.js';
+import { DeliveryAttempt, type DeliveryReport } from './email-attempt.js';
 import { EmailMessages } from './email.messages.js';
 import { providerText, sanitizedCause, secretForms } from './email.redact.js';
 import type { ValidatedEmail } from './email.validation.js';
@@ -20,7 +21,10 @@ export interface SmtpConfig extends EmailBackendOptions {
   encryption: SmtpEncryption;
   /** Credentials for SMTP AUTH (PLAIN or LOGIN). */
   auth?: { username: string; password: string };
-  /** Connection and greeting timeout, in ms; an idle socket is given up a little later. @default 10000 */
+  /**
+   * Longest time one attempt may take (connect, greeting, EHLO, AUTH and the message), in ms; it is also
+   * the connection and greeting timeout, and an idle socket is given up a little later. @default 10000
+   */
   timeoutMs?: number;
   /** Most pooled connections. @default 5 */
   poolSize?: number;
@@ -52,6 +56,13 @@ const NEVER_CONNECTED = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|\bconne
 /** The connection broke mid-session: the server may have queued the message before it broke. */
 const BROKEN_SESSION = /ECONNRESET|EPIPE|closed unexpectedly/i;
 const CERTIFICATE = /certificate|CERT_|self[- ]signed|altname|unable to verify/i;
+/** The key under which a message's options carry its attempt to the stream plugin. */
+const ATTEMPT = 'nestjsBackendsAttempt';
+
+interface RefusedRecipient {
+  recipient?: string;
+  responseCode?: number;
+}
 
 /**
  * Sends over SMTP through nodemailer's pooled transport: connections are reused across sends and
@@ -76,7 +87,6 @@ export class SmtpBackend extends BaseEmailBackend {
     }
     const timeoutMs = config.timeoutMs ?? 10_000;
     const poolSize = config.poolSize ?? 5;
-    if (!(timeoutMs > 0)) throw fail('timeoutMs must be positive');
     if (!Number.isInteger(poolSize) || poolSize < 1) throw fail('poolSize must be a positive whole number');
     const auth = config.auth;
     if (auth && (typeof auth.username !== 'string' || typeof auth.password !== 'string')) {
@@ -131,10 +141,36 @@ export class SmtpBackend extends BaseEmailBackend {
     }
   }
 
-  protected async deliver(message: ValidatedEmail): Promise<string> {
+  protected async deliver(message: ValidatedEmail, attempt: DeliveryAttempt): Promise<DeliveryReport> {
     const transport = this.#transport ?? (await this.#connect());
-    const info = (await transport.sendMail(toNodemailerMessage(message))) as { messageId?: string };
-    return info.messageId ?? '';
+    attempt.messageSent = false;
+    const mail: Record<string, unknown> = {
+      ...toNodemailerMessage(message),
+      // nodemailer >= 10 closes the connection carrying an aborted message, so other sends go on.
+      signal: attempt.signal,
+      [ATTEMPT]: attempt,
+    };
+    if (attempt.messageId !== undefined) mail.messageId = attempt.messageId;
+    if (attempt.recipients !== undefined) {
+      // A resend to recipients refused for now: the same headers, only them in the envelope.
+      mail.envelope = { from: message.from.address, to: [...attempt.recipients] };
+    }
+    const info = (await transport.sendMail(mail)) as {
+      messageId?: string;
+      rejected?: unknown[];
+      rejectedErrors?: RefusedRecipient[];
+    };
+    const rejected = (info.rejectedErrors ?? []).map((e) => ({
+      address: String(e.recipient ?? ''),
+      code: typeof e.responseCode === 'number' ? e.responseCode : 0,
+      permanent: !(typeof e.responseCode === 'number' && e.responseCode >= 400 && e.responseCode < 500),
+    }));
+    // Addresses nodemailer listed without an error of their own.
+    for (const a of info.rejected ?? []) {
+      const address = typeof a === 'string' ? a : String((a as { address?: unknown })?.address ?? '');
+      if (!rejected.some((r) => r.address === address)) rejected.push({ address, code: 0, permanent: true });
+    }
+    return { messageId: info.messageId ?? attempt.messageId ?? '', ...(rejected.length ? { rejected } : {}) };
   }
 
   protected override async closeResources(): Promise<void> {
@@ -145,7 +181,26 @@ export class SmtpBackend extends BaseEmailBackend {
   /** Imports nodemailer and creates the pool once; a failed import is retried on the next call. */
   #connect(): Promise<PoolTransport> {
     this.#loading ??= importPackage<NodemailerModule>('nodemailer', 'SmtpBackend').then(
-      (nodemailer) => (this.#transport = nodemailer.createTransport(this.#options)),
+      (nodemailer) => {
+        const transport = nodemailer.createTransport(this.#options);
+        // Notes when the whole message body was handed to the connection: a timeout after that is in doubt.
+        transport.use('stream', (mail, done) => {
+          const attempt = (mail.data as Record<string, unknown>)[ATTEMPT];
+          if (attempt instanceof DeliveryAttempt) {
+            // The transport reads the message through createReadStream(); its end is the body handed over.
+            // Wrapping the method of this message costs no extra stream (a transform would copy every byte).
+            const message = mail.message as { createReadStream(...args: unknown[]): NodeJS.ReadableStream };
+            const read = message.createReadStream.bind(message);
+            message.createReadStream = (...args: unknown[]) => {
+              const stream = read(...args);
+              stream.once('end', () => (attempt.messageSent = true));
+              return stream;
+            };
+          }
+          done();
+        });
+        return (this.#transport = transport);
+      },
       (err: unknown) => {
         this.#loading = undefined;
         throw err;

@@ -155,3 +155,55 @@ describe('MailgunBackend: errors, retries and secrets', () => {
     expect(refused.status).toBeUndefined();
   });
 });
+
+/** Records the delays the retry policy chose instead of sleeping them. */
+class RecordingMailgun extends MailgunBackend {
+  readonly delays: number[] = [];
+  protected override wait(ms: number): Promise<void> {
+    this.delays.push(ms);
+    return Promise.resolve();
+  }
+}
+
+describe('MailgunBackend: Retry-After (mailgun.js errors carry no headers; the backend reads them)', () => {
+  const recording = (maxDelayMs = 10_000) => {
+    const b = new RecordingMailgun(apiKey, domain, { url: peer.url, retry: { retries: 2, minDelayMs: 1, maxDelayMs } });
+    extra.push(b);
+    return b;
+  };
+
+  it('429 with `Retry-After: 3`: the retry waits the 3 s the provider asked for, then sends', async () => {
+    const b = recording();
+    peer.script({ status: 429, headers: { 'retry-after': '3' }, body: { message: 'Too many requests' } });
+    const sent = await b.sendEmail(simple());
+    expect(sent.messageId).toContain(domain);
+    expect(peer.requests).toHaveLength(2);
+    expect(b.delays).toEqual([3000]);
+  });
+
+  it('503 with an HTTP-date Retry-After: the retry waits until that date, not the 1 ms backoff', async () => {
+    const b = recording();
+    const at = new Date(Date.now() + 8000);
+    peer.script({ status: 503, headers: { 'retry-after': at.toUTCString() }, body: { message: 'Unavailable' } });
+    await b.sendEmail(simple());
+    expect(peer.requests).toHaveLength(2);
+    expect(b.delays).toHaveLength(1);
+    // The date has whole seconds and the clock moves on: anything far above the 1 ms backoff is the date.
+    expect(b.delays[0]).toBeGreaterThan(1000);
+  });
+
+  it('a Retry-After beyond maxDelayMs: not retried, `rate_limited` with retryAfterMs', async () => {
+    const b = recording(1000);
+    peer.script({ status: 429, headers: { 'retry-after': '120' }, body: { message: 'Too many requests' } });
+    const err = await failure(b.sendEmail(simple()));
+    expect(err).toMatchObject({ code: 'rate_limited', retryable: true, status: 429, retryAfterMs: 120_000 });
+    expect(peer.requests).toHaveLength(1);
+    expect(b.delays).toEqual([]);
+  });
+
+  it('a successful answer is still parsed as before (the response hook keeps the JSON body)', async () => {
+    const b = recording();
+    const sent = await b.sendEmail(simple());
+    expect(sent.messageId).toMatch(/^<.+@mg\.example\.test>$/);
+  });
+});

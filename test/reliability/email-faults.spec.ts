@@ -112,8 +112,8 @@ beforeAll(async () => {
       peer: mgPeer,
       backend: new MailgunBackend('key-faults', 'mg.example.test', { ...options, url: mgPeer.url }),
       fail: (status, headers) => ({ status, headers, body: { message: `status ${status}` } }),
-      // mailgun.js does not expose response headers on its errors.
-      seesRetryAfter: false,
+      // mailgun.js drops response headers from its errors; the backend reads them through its request hook.
+      seesRetryAfter: true,
     },
   ];
 });

@@ -19,10 +19,13 @@ export interface RecordedRequest {
 }
 
 /**
- * An answer: a status with optional headers and body, `'hang'` (never answer) or `'reset'` (read the
- * whole request, then reset the connection with a TCP RST, as a crashing server would).
+ * An answer: a status with optional headers and body, `'hang'` (never answer), `'reset'` (read the
+ * whole request, then reset the connection with a TCP RST, as a crashing server would) or
+ * `'trickle'` (answer 200 with a JSON content type, then send one body byte every 300 ms, forever).
  */
-export type Reply = { status: number; headers?: Record<string, string>; body?: unknown } | 'hang' | 'reset';
+export type Reply = { status: number; headers?: Record<string, string>; body?: unknown } | 'hang' | 'reset' | 'trickle';
+
+const TRICKLE_MS = 300;
 
 /**
  * A local HTTP server on 127.0.0.1 that records requests. Scripted replies (`script()`) are used
@@ -61,6 +64,14 @@ export class HttpPeer {
         ref.peer.requests.push(recorded);
         const reply = ref.peer.scripted.shift() ?? (await handle(recorded));
         if (reply === 'hang') {
+          ref.peer.hanging.add(res);
+          return;
+        }
+        if (reply === 'trickle') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.flushHeaders();
+          const timer = setInterval(() => res.write(' '), TRICKLE_MS);
+          res.on('close', () => clearInterval(timer));
           ref.peer.hanging.add(res);
           return;
         }

@@ -11,13 +11,15 @@ export interface RawSmtpOptions {
   silent?: boolean;
   /** Replies to the first RCPT TO commands, in order (e.g. `421 4.3.2 try later`); then `250 OK`. */
   rcptReplies?: string[];
+  /** Answer EHLO with a multi-line reply that never ends: one `250-` line every 300 ms. */
+  endlessEhlo?: boolean;
 }
 
 /**
  * A minimal plain-text SMTP server on 127.0.0.1 that speaks just enough SMTP for nodemailer and
  * misbehaves on request: resets the connection before its greeting, at RCPT TO, or once the whole
  * message (up to the final ".") has arrived but before its 250 reply; stays silent; or answers
- * RCPT TO with scripted replies. It counts connections and the messages it received in full.
+ * RCPT TO with scripted replies; or answers EHLO without end. It counts connections and the messages it received in full.
  */
 export class RawSmtpPeer {
   /** Messages whose final "." arrived. */
@@ -80,7 +82,11 @@ export class RawSmtpPeer {
         if (eol === -1) return;
         const line = buffer.slice(0, eol).toUpperCase();
         buffer = buffer.slice(eol + 2);
-        if (line.startsWith('EHLO')) socket.write('250-raw.test\r\n250 8BITMIME\r\n');
+        if (line.startsWith('EHLO') && options.endlessEhlo) {
+          socket.write('250-raw.test\r\n');
+          const timer = setInterval(() => socket.write('250-STILL-TALKING\r\n'), 300);
+          socket.on('close', () => clearInterval(timer));
+        } else if (line.startsWith('EHLO')) socket.write('250-raw.test\r\n250 8BITMIME\r\n');
         else if (line.startsWith('RCPT') && resetAt === 'rcpt') {
           socket.resetAndDestroy();
           return;

@@ -18,8 +18,8 @@ export interface SmtpPeerOptions {
   cert?: { key: string; cert: string };
   /** Required credentials; AUTH is disabled when omitted. */
   auth?: { username: string; password: string };
-  /** Recipients answered with `550` at RCPT TO. */
-  refuse?: (address: string) => boolean;
+  /** Recipients refused at RCPT TO: `true` answers `550`, a number answers that code (e.g. `450`). */
+  refuse?: (address: string) => boolean | number;
   /** Delay before answering DATA, in ms. */
   dataDelayMs?: number;
 }
@@ -62,9 +62,13 @@ export class SmtpPeer {
         }
       },
       onRcptTo(address, _session, cb) {
-        if (options.refuse?.(address.address)) {
-          const err = new Error('Mailbox unavailable') as Error & { responseCode: number };
-          err.responseCode = 550;
+        const refusal = options.refuse?.(address.address);
+        if (refusal) {
+          const code = typeof refusal === 'number' ? refusal : 550;
+          const err = new Error(code < 500 ? 'Mailbox busy, try later' : 'Mailbox unavailable') as Error & {
+            responseCode: number;
+          };
+          err.responseCode = code;
           cb(err);
         } else cb();
       },
