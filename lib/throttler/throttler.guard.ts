@@ -141,8 +141,8 @@ export class ThrottlerGuard implements CanActivate, OnModuleInit {
   /** The Express app's `settings` once looked up, `null` on another platform or without the app. */
   private appSettings: Record<string, unknown> | null | undefined;
   private invalidIpReported = false;
-  /** Reports the first client address that is not an IP (then counted under `unknown`). */
-  private readonly onInvalidIp = (raw: string): void => {
+  /** Reports the first client address that is not an IP (then counted under `unknown`), once per guard. */
+  protected readonly onInvalidIp = (raw: string): void => {
     if (this.invalidIpReported) return;
     this.invalidIpReported = true;
     this.logger.warn(
