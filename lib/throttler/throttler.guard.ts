@@ -107,7 +107,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 function trackerText(value: unknown): string {
   if (typeof value === 'string' && value.length > 0) return value;
   if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint') return String(value);
-  const what = value === '' ? 'an empty string' : typeof value === 'object' && value !== null ? 'an object' : String(value);
+  const what =
+    value === '' ? 'an empty string' : typeof value === 'object' && value !== null ? 'an object' : String(value);
   throw new ThrottlerConfigError(
     'invalid_tracker',
     `throttle.tracker (or ThrottlerGuard.getTracker) returned ${what}: it must return a non-empty string or a number`,

@@ -56,7 +56,9 @@ class KeepingLogger implements LoggerService {
     this.warnings.push(String(message));
   }
   error(message: unknown, ...rest: unknown[]): void {
-    this.errors.push([message, ...rest].map((m) => (m instanceof Error ? `${m.name}: ${m.message}` : String(m))).join(' '));
+    this.errors.push(
+      [message, ...rest].map((m) => (m instanceof Error ? `${m.name}: ${m.message}` : String(m))).join(' '),
+    );
   }
 }
 
@@ -120,21 +122,26 @@ describe.each(PLATFORMS)('throttle.tracker results (%s)', (platform) => {
     ['null', () => null],
     ['an empty string', () => ''],
     ['undefined, from a promise', async () => undefined],
-  ])('a tracker returning %s fails each request with a ThrottlerConfigError naming throttle.tracker', async (_what, fn) => {
-    const logger = new KeepingLogger();
-    const app = await startApp(
-      platform,
-      appOf({ throttle: { tracker: fn as unknown as () => string } }, [TrackedController]),
-      { logger },
-    );
-    apps.push(app);
-    for (let i = 0; i < 2; i++) {
-      const res = await request(app.url).get('/t');
-      expect(res.status).toBe(500);
-      expect(JSON.stringify(res.body)).not.toMatch(/throttle\.tracker/);
-    }
-    expect(logger.errors.join('\n')).toMatch(/ThrottlerConfigError: throttle\.tracker .*returned .*non-empty string or a number/);
-  });
+  ])(
+    'a tracker returning %s fails each request with a ThrottlerConfigError naming throttle.tracker',
+    async (_what, fn) => {
+      const logger = new KeepingLogger();
+      const app = await startApp(
+        platform,
+        appOf({ throttle: { tracker: fn as unknown as () => string } }, [TrackedController]),
+        { logger },
+      );
+      apps.push(app);
+      for (let i = 0; i < 2; i++) {
+        const res = await request(app.url).get('/t');
+        expect(res.status).toBe(500);
+        expect(JSON.stringify(res.body)).not.toMatch(/throttle\.tracker/);
+      }
+      expect(logger.errors.join('\n')).toMatch(
+        /ThrottlerConfigError: throttle\.tracker .*returned .*non-empty string or a number/,
+      );
+    },
+  );
 });
 
 describe.each(PLATFORMS)('throttle.global without throttle.rate (%s)', (platform) => {

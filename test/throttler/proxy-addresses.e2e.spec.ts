@@ -74,7 +74,13 @@ describe('proxy-written client addresses behind Express trust proxy', () => {
   });
 
   it('strips brackets and ports of IPv6 addresses', async () => {
-    const forms = ['[2001:db8:9::1]:40001', '[2001:db8:9::1]:40002', '[2001:db8:9::1]', '2001:db8:9::1', '[2001:db8:9::2]:1'];
+    const forms = [
+      '[2001:db8:9::1]:40001',
+      '[2001:db8:9::1]:40002',
+      '[2001:db8:9::1]',
+      '2001:db8:9::1',
+      '[2001:db8:9::2]:1',
+    ];
     expect(await statusesFor(app, '/p/b', forms)).toEqual([200, 200, 200, 429, 429]);
   });
 
@@ -113,9 +119,7 @@ describe('Fastify behind a proxy', () => {
   it("the README's form, the balancer's address list, gives distinct clients distinct buckets", async () => {
     const app = await startFastify('127.0.0.1,10.0.0.0/8');
     try {
-      expect(await statusesFor(app, '/p/d', ['198.51.100.1', '198.51.100.2', '198.51.100.3'])).toEqual([
-        200, 200, 200,
-      ]);
+      expect(await statusesFor(app, '/p/d', ['198.51.100.1', '198.51.100.2', '198.51.100.3'])).toEqual([200, 200, 200]);
       expect(await statusesFor(app, '/p/d', ['198.51.100.1'])).toEqual([429]);
     } finally {
       await app.close();

@@ -96,16 +96,19 @@ describe('WebSocket gateway under throttle.global (platform-ws, real ws client)'
     thawDate();
   });
 
-  it.each(['recipe', 'helper'])('counts every message of one socket (%s guard): 2 of 5 pass, then WsException', async (event) => {
-    const replies = await exchange(url, event, 5);
-    expect(replies.slice(0, 2)).toEqual([
-      { event: 'ok', data: 0 },
-      { event: 'ok', data: 1 },
-    ]);
-    for (const refused of replies.slice(2)) {
-      expect(refused).toMatchObject({ event: 'exception', data: { status: 'error', message: 'Too Many Requests' } });
-    }
-  });
+  it.each(['recipe', 'helper'])(
+    'counts every message of one socket (%s guard): 2 of 5 pass, then WsException',
+    async (event) => {
+      const replies = await exchange(url, event, 5);
+      expect(replies.slice(0, 2)).toEqual([
+        { event: 'ok', data: 0 },
+        { event: 'ok', data: 1 },
+      ]);
+      for (const refused of replies.slice(2)) {
+        expect(refused).toMatchObject({ event: 'exception', data: { status: 'error', message: 'Too Many Requests' } });
+      }
+    },
+  );
 
   it('counts a message once under two guard instances of the same handler', async () => {
     const replies = await exchange(url, 'twice', 4);
