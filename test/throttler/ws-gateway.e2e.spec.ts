@@ -110,7 +110,7 @@ describe('WebSocket gateway under throttle.global (platform-ws, real ws client)'
     },
   );
 
-  it('counts a message once under two guard instances of the same handler', async () => {
+  it('counts a message once when the handler lists the guard twice', async () => {
     const replies = await exchange(url, 'twice', 4);
     expect(replies.map((r) => r.event)).toEqual(['ok', 'ok', 'ok', 'exception']);
   });
