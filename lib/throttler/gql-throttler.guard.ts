@@ -16,9 +16,9 @@ export function gqlRequestResponse(context: ExecutionContext): HttpPair | undefi
 }
 
 /**
- * {@link ThrottlerGuard} for `@nestjs/graphql` resolvers (Apollo or Mercurius): each resolver call is
- * counted, so each operation of a batched HTTP request counts, by the client IP of the HTTP request
- * (or `throttle.tracker`). Past the limit the 429 `ThrottlerException` becomes the GraphQL error.
+ * {@link ThrottlerGuard} for `@nestjs/graphql` resolvers (Apollo; Mercurius through its `reply`):
+ * each resolver call is counted, so each operation of a batched HTTP request counts, by the client
+ * IP of the HTTP request (or `throttle.tracker`). Past the limit the 429 `ThrottlerException` becomes the GraphQL error.
  * HTTP contexts are throttled as by {@link ThrottlerGuard}; a GraphQL context without `req` passes.
  * @example @UseGuards(GqlThrottlerGuard) @Throttle('10/minute') @Query(() => [Post]) posts() {}
  */
