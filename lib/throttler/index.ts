@@ -19,7 +19,9 @@ export type {
 } from './throttler-options.interface.js';
 export { Throttler, type ThrottleResult, type ThrottlerOptions } from './throttler.service.js';
 export { ThrottlerGuard } from './throttler.guard.js';
+export { WsThrottlerGuard, wsClientAddress } from './ws-throttler.guard.js';
+export { GqlThrottlerGuard, gqlRequestResponse } from './gql-throttler.guard.js';
 export { ThrottlerException, ThrottlerUnavailableException } from './throttler.exception.js';
-export { clientIp, groupIpv6 } from './client-ip.util.js';
+export { clientIp, groupIpv6, normaliseIp, trackerOfAddress, UNKNOWN_CLIENT } from './client-ip.util.js';
 export { THROTTLE_SETTINGS, type ThrottleSettings } from './throttler.constants.js';
 export { createThrottleProviders, resolveThrottleSettings, THROTTLE_EXPORTS } from './throttler.providers.js';

@@ -7,14 +7,17 @@ export type ThrottleLimits = RateInput | Record<string, RateInput>;
 /** Counting algorithm: fixed windows, or a sliding estimate from the current and previous window. */
 export type ThrottleAlgorithm = 'fixed-window' | 'sliding-window';
 
-/** Extracts the tracker (who is counted) from a request, e.g. the user id. */
-export type ThrottleTracker = (request: Record<string, any>, context: ExecutionContext) => string | Promise<string>;
+/** Extracts the tracker (who is counted) from a request, e.g. the user id; numbers are used as text. */
+export type ThrottleTracker = (
+  request: Record<string, any>,
+  context: ExecutionContext,
+) => string | number | Promise<string | number>;
 
 /** The `throttle` options of {@link BackendsModule.forRoot}. */
 export interface ThrottleModuleOptions {
   /** Rate of routes under the guard that have no `@Throttle()`; without it they are not limited. @default undefined */
   rate?: ThrottleLimits;
-  /** Applies {@link ThrottlerGuard} to every route (as `APP_GUARD`). @default false */
+  /** Applies {@link ThrottlerGuard} to every route (as `APP_GUARD`); requires `rate`. @default false */
   global?: boolean;
   /** How hits are counted. @default 'fixed-window' */
   algorithm?: ThrottleAlgorithm;

@@ -4,6 +4,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  type OnModuleInit,
   Optional,
   type Type,
 } from '@nestjs/common';
@@ -12,6 +13,7 @@ import { BackendError } from '../errors/index.js';
 import { type HttpPair, nodeSetHeader, setResponseHeader } from '../utils/http.util.js';
 import { OutageReporter } from '../utils/outage.util.js';
 import { clientIp } from './client-ip.util.js';
+import { ThrottlerConfigError } from './throttler-config.error.js';
 import {
   type NamedRate,
   SKIP_THROTTLE_METADATA,
@@ -27,10 +29,24 @@ import { RoutePlans } from '../utils/route-plans.util.js';
 interface RoutePlan {
   /** Each limit with its key prefix (scope + limit name) and its recent trackers. */
   limits: TrackedLimit[];
+  /** The limits' prefixes and rates: the same text for every guard instance on the route. */
+  id: string;
 }
 
-const SKIP: RoutePlan = { limits: [] };
-const COUNTED = Symbol('nestjs-backends:throttled');
+const SKIP: RoutePlan = { limits: [], id: '' };
+/**
+ * What the guards of one invocation already counted (`plan id + tracker`), kept on its execution
+ * context: Nest runs every guard of a route (global, class, handler) with one context per HTTP
+ * request, WebSocket message or GraphQL resolver call, so a request is counted once per limit
+ * however many guard instances it meets, while distinct messages of one socket or operations of
+ * one batched HTTP request, which share their `req`, are each counted.
+ */
+const COUNTED = Symbol('nestjs-backends:counted');
+type Counted = string | Set<string>;
+/** Fastify's own symbol for the options it was built with (`fastify[kOptions]`). */
+const FASTIFY_OPTIONS = 'fastify.options';
+/** Fastify instances already warned about a numeric `trustProxy`. */
+const warnedFastify = new WeakSet<object>();
 const DEFAULT_SETTINGS: ThrottleSettings = {
   defaultLimits: [],
   onBackendError: 'allow',
@@ -65,6 +81,49 @@ class NumberText {
   }
 }
 
+/** Whether the key was already counted for this context; marks it counted otherwise. */
+function countedBefore(context: object, key: string): boolean {
+  const marks = context as Record<symbol, Counted | undefined>;
+  const seen = marks[COUNTED];
+  if (seen === undefined) {
+    marks[COUNTED] = key;
+    return false;
+  }
+  if (typeof seen === 'string') {
+    if (seen === key) return true;
+    marks[COUNTED] = new Set([seen, key]);
+    return false;
+  }
+  if (seen.has(key)) return true;
+  seen.add(key);
+  return false;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+/** A tracker as a key: numbers become text; a missing one is a configuration error. */
+function trackerText(value: unknown): string {
+  if (typeof value === 'string' && value.length > 0) return value;
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint') return String(value);
+  const what =
+    value === '' ? 'an empty string' : typeof value === 'object' && value !== null ? 'an object' : String(value);
+  throw new ThrottlerConfigError(
+    'invalid_tracker',
+    `throttle.tracker (or ThrottlerGuard.getTracker) returned ${what}: it must return a non-empty string or a number`,
+  );
+}
+
+/** The `trustProxy` option a Fastify instance was built with, if the instance is Fastify's. */
+function fastifyTrustProxy(instance: unknown): unknown {
+  if (typeof instance !== 'object' && typeof instance !== 'function') return undefined;
+  if (instance === null) return undefined;
+  const key = Object.getOwnPropertySymbols(instance).find((s) => s.description === FASTIFY_OPTIONS);
+  if (key === undefined) return undefined;
+  return ((instance as Record<symbol, { trustProxy?: unknown } | undefined>)[key] ?? {}).trustProxy;
+}
+
 /**
  * Limits requests per client with the shared backend: `X-RateLimit-*` headers on every throttled
  * response, 429 with `Retry-After` past the limit. Subclass it to change one step (tracker,
@@ -72,7 +131,7 @@ class NumberText {
  * @example @UseGuards(ThrottlerGuard) @Throttle('10/minute') @Get() list() {}
  */
 @Injectable()
-export class ThrottlerGuard implements CanActivate {
+export class ThrottlerGuard implements CanActivate, OnModuleInit {
   /** Logger of backend failures (one warning per outage). */
   protected readonly logger = new Logger('ThrottlerGuard');
   private readonly outage = new OutageReporter(this.logger, 'Throttling');
@@ -82,6 +141,16 @@ export class ThrottlerGuard implements CanActivate {
   protected readonly settings: ThrottleSettings;
   /** The Express app's `settings` once looked up, `null` on another platform or without the app. */
   private appSettings: Record<string, unknown> | null | undefined;
+  private invalidIpReported = false;
+  /** Reports the first client address that is not an IP (then counted under `unknown`), once per guard. */
+  protected readonly onInvalidIp = (raw: string): void => {
+    if (this.invalidIpReported) return;
+    this.invalidIpReported = true;
+    this.logger.warn(
+      `Client address ${JSON.stringify(raw.slice(0, 64))} is not an IP address; such requests are counted ` +
+        'under one "unknown" tracker (check the proxy that sets X-Forwarded-For). Reported once.',
+    );
+  };
 
   constructor(
     protected readonly throttler: Throttler,
@@ -90,6 +159,18 @@ export class ThrottlerGuard implements CanActivate {
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {
     this.settings = settings ?? DEFAULT_SETTINGS;
+  }
+
+  /** Warns once when the app runs on Fastify with a numeric `trustProxy`, which trusts no proxy there. */
+  onModuleInit(): void {
+    const instance: unknown = this.adapterHost?.httpAdapter?.getInstance?.();
+    if (typeof fastifyTrustProxy(instance) !== 'number' || warnedFastify.has(instance as object)) return;
+    warnedFastify.add(instance as object);
+    this.logger.warn(
+      'Fastify ignores a numeric trustProxy (a hop count trusts no proxy since fastify 5): every client is ' +
+        "counted as the balancer's address. Give the balancer's addresses or CIDRs instead, e.g. " +
+        "new FastifyAdapter({ trustProxy: '10.0.0.0/8' }).",
+    );
   }
 
   /**
@@ -102,12 +183,6 @@ export class ThrottlerGuard implements CanActivate {
     const pair = this.getRequestResponse(context);
     if (pair === undefined) return true;
     const { req, res } = pair;
-    if (this.settings.global) {
-      // A route under both the global guard and @UseGuards(ThrottlerGuard) is counted once.
-      const marks = req as Record<symbol, unknown>;
-      if (marks[COUNTED] === true) return true;
-      marks[COUNTED] = true;
-    }
     const skip = this.shouldSkip(context, req);
     if (skip === true) return true;
     if (skip !== false) {
@@ -130,14 +205,18 @@ export class ThrottlerGuard implements CanActivate {
 
   /**
    * Who is counted: `throttle.tracker` when configured, else the client IP as Express/Fastify
-   * compute it (`req.ip`, following the app's trust-proxy setting; IPv6 grouped by subnet).
+   * compute it (`req.ip`, following the app's trust-proxy setting, without port or brackets; IPv6
+   * grouped by subnet). A number is used as text; an empty result fails with {@link ThrottlerConfigError}.
    */
-  protected getTracker(context: ExecutionContext, req: Record<string, any>): string | Promise<string> {
+  protected getTracker(
+    context: ExecutionContext,
+    req: Record<string, any>,
+  ): string | number | Promise<string | number> {
     const custom = this.settings.tracker;
     if (custom !== undefined) return custom(req, context);
     let app = this.appSettings;
     if (app === undefined) app = this.appSettings = expressSettings(this.adapterHost);
-    return clientIp(req, this.settings.ipv6Subnet, app ?? undefined);
+    return clientIp(req, this.settings.ipv6Subnet, app ?? undefined, this.onInvalidIp);
   }
 
   /** Extra per-request exemption (e.g. health checks or trusted clients). @default never */
@@ -184,8 +263,22 @@ export class ThrottlerGuard implements CanActivate {
     req: Record<string, any>,
     res: Record<string, any> | undefined,
   ): boolean | Promise<boolean> {
-    const tracker = this.getTracker(context, req);
-    if (typeof tracker !== 'string') return tracker.then((t) => this.count(context, plan, res, t));
+    const tracker: unknown = this.getTracker(context, req);
+    if (typeof tracker === 'string' && tracker.length > 0) return this.countOnce(context, plan, res, tracker);
+    if (isThenable(tracker)) {
+      return Promise.resolve(tracker).then((t) => this.countOnce(context, plan, res, trackerText(t)));
+    }
+    return this.countOnce(context, plan, res, trackerText(tracker));
+  }
+
+  /** Counts unless another guard of the same invocation already counted this plan and tracker. */
+  private countOnce(
+    context: ExecutionContext,
+    plan: RoutePlan,
+    res: Record<string, any> | undefined,
+    tracker: string,
+  ): boolean | Promise<boolean> {
+    if (countedBefore(context, `${plan.id}\u0001${tracker}`)) return true;
     return this.count(context, plan, res, tracker);
   }
 
@@ -263,6 +356,7 @@ export class ThrottlerGuard implements CanActivate {
     const limits = onHandler?.limits ?? onClass?.limits ?? this.settings.defaultLimits;
     if (limits.length === 0) return SKIP;
     const scope = onHandler?.scope ?? onClass?.scope ?? `${cls.name}.${handler.name}`;
-    return { limits: limits.map((rate: NamedRate) => new TrackedLimit(rate, `${scope}\u0000${rate.name}\u0000`)) };
+    const tracked = limits.map((rate: NamedRate) => new TrackedLimit(rate, `${scope}\u0000${rate.name}\u0000`));
+    return { limits: tracked, id: tracked.map((l) => `${l.prefix}${l.rate.limit}/${l.rate.ttlMs}`).join('\u0002') };
   }
 }

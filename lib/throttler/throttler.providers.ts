@@ -10,7 +10,10 @@ import type { ThrottleModuleOptions } from './throttler-options.interface.js';
 import { ThrottlerGuard } from './throttler.guard.js';
 import { Throttler } from './throttler.service.js';
 
-/** Validates the `throttle` options; a malformed rate fails module initialisation. */
+/**
+ * Validates the `throttle` options: a malformed rate, or `global` without a `rate`, fails module
+ * initialisation with {@link ThrottlerConfigError}.
+ */
 export function resolveThrottleSettings(options: ThrottleModuleOptions = {}): ThrottleSettings {
   const onBackendError = options.onBackendError ?? 'allow';
   if (onBackendError !== 'allow' && onBackendError !== 'deny') {
@@ -25,6 +28,13 @@ export function resolveThrottleSettings(options: ThrottleModuleOptions = {}): Th
   }
   if (options.tracker !== undefined && typeof options.tracker !== 'function') {
     throw new ThrottlerConfigError('invalid_throttle_options', 'throttle.tracker must be a function');
+  }
+  if (options.global === true && options.rate === undefined) {
+    throw new ThrottlerConfigError(
+      'invalid_throttle_options',
+      'throttle.global needs throttle.rate, the limit of routes without @Throttle() (e.g. rate: "100/minute"); ' +
+        'to limit only decorated routes, drop global and use @UseGuards(ThrottlerGuard)',
+    );
   }
   return {
     defaultLimits: options.rate === undefined ? [] : parseLimits(options.rate),
