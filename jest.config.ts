@@ -4,6 +4,8 @@ const config: Config = {
   rootDir: '.',
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
+  // The consumer apps of test/package/apps run their own tests, in their own scratch projects.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/package/apps/'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^nestjs-backends$': '<rootDir>/lib/index.ts',

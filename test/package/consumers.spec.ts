@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { rmSync } from 'node:fs';
+import { nodeBinary, npmRun, packTarball, scratchApp, startApp } from './consumer.util.js';
+
+/**
+ * Real consumer projects installed from the `npm pack` tarball. The Nest 11 CommonJS app is laid out as
+ * `nest new` (v11) generates it: CommonJS output, Jest with ts-jest in CommonJS mode, `test/jest-e2e.json`.
+ */
+const NEST11 = ['@nestjs/common@11.2.10', '@nestjs/core@11.2.10', '@nestjs/platform-express@11.2.10'];
+const NEST11_DEV = [
+  '@nestjs/testing@11.2.6',
+  'jest@30.5.2',
+  'ts-jest@29.4.15',
+  'typescript@5.9.3',
+  '@types/jest@30.0.0',
+  '@types/node@20.19.43',
+  'supertest@7.3.2',
+  '@types/supertest@7.2.1',
+];
+// nodemailer: the app sends through ConsoleEmailBackend; its e2e test overrides EMAIL_BACKEND with a memory outbox.
+const COMMON = ['reflect-metadata@0.2.2', 'rxjs@7.8.2', 'nodemailer@10.6.0'];
+
+let scratch: string;
+let tarball: string;
+
+beforeAll(async () => {
+  ({ scratch, tarball } = await packTarball());
+}, 120_000);
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+async function throttledStatuses(port: number): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < 4; i++) statuses.push((await fetch(`http://127.0.0.1:${port}/hello`)).status);
+  return statuses;
+}
+
+describe('a Nest 11 CommonJS app (as `nest new` generates it)', () => {
+  let app: string;
+
+  beforeAll(async () => {
+    app = await scratchApp(scratch, 'nest11-cjs', [tarball, ...NEST11, ...COMMON, ...NEST11_DEV]);
+    await npmRun(app, 'build');
+  }, 300_000);
+
+  it.each([
+    ['20 (this machine)', undefined],
+    ['22', 22],
+    ['24', 24],
+  ] as const)(
+    'on Node %s: node dist/main throttles, and its unit and e2e tests pass under Jest in CommonJS mode',
+    async (_label, major) => {
+      const node = major === undefined ? process.execPath : await nodeBinary(major);
+      const server = await startApp(app, node);
+      try {
+        expect(await throttledStatuses(server.port)).toEqual([200, 200, 200, 429]);
+      } finally {
+        await server.stop();
+      }
+      expect(await npmRun(app, 'test', node)).toMatch(/Tests:\s+1 passed, 1 total/);
+      expect(await npmRun(app, 'test:e2e', node)).toMatch(/Tests:\s+3 passed, 3 total/);
+    },
+    300_000,
+  );
+});
