@@ -23,9 +23,11 @@ export class PermissionReporter {
   refused(err: unknown): boolean {
     if (!(err instanceof BackendPermissionError)) return false;
     const now = this.now();
-    const last = this.lastLogged.get(err.command);
+    // EVAL and EVALSHA send the same script (ioredis uses either): one refusal, logged once.
+    const key = err.command === 'evalsha' ? 'eval' : err.command;
+    const last = this.lastLogged.get(key);
     if (last !== undefined && now - last < this.everyMs) return true;
-    this.lastLogged.set(err.command, now);
+    this.lastLogged.set(key, now);
     this.logger.error(
       `${this.what}: the storage backend refused ${err.command.toUpperCase()} for lack of permission, ` +
         `a misconfiguration, not an outage (${err.name}: ${err.message})`,
