@@ -139,7 +139,7 @@ describe("RedisBackend as an ACL user with the README's command list", () => {
   describe('a user without SELECT and a database number in the URL', () => {
     it('connect() fails with BackendPermissionError naming SELECT', async () => {
       const failed = await RedisBackend.connect(url('noselect', 3)).then(
-        () => undefined,
+        (unexpected) => unexpected.close(),
         (err: unknown) => err,
       );
       expect(failed).toBeInstanceOf(BackendPermissionError);
@@ -164,7 +164,7 @@ describe("RedisBackend as an ACL user with the README's command list", () => {
 
     it('a database number the server does not have fails connect() with a typed error, not an outage', async () => {
       const failed = await RedisBackend.connect(url('app', 99)).then(
-        () => undefined,
+        (unexpected) => unexpected.close(),
         (err: unknown) => err,
       );
       expect(failed).toBeInstanceOf(BackendValidationError);
