@@ -70,7 +70,10 @@ async function useEverything(b: RedisBackend): Promise<void> {
   await b.set('timed', 'x', 60_000);
   expect(await b.get('plain')).toEqual({ a: 1 });
   expect(await b.getMany(['plain', 'missing'])).toEqual([{ a: 1 }, undefined]);
-  await b.setMany([{ key: 'm1', value: 1 }, { key: 'm2', value: 2, ttlMs: 60_000 }]);
+  await b.setMany([
+    { key: 'm1', value: 1 },
+    { key: 'm2', value: 2, ttlMs: 60_000 },
+  ]);
   expect(await b.exists('m1')).toBe(true);
   expect(await b.increment('counter', 60_000)).toBe(1);
   expect(await b.incrementBy('counter', 5, 60_000)).toBe(6);

@@ -28,7 +28,10 @@ const backends: [string, () => Promise<Backend>][] = [
   [
     'Redis Cluster',
     () =>
-      RedisBackend.connect({ cluster: clusterNodes() }, { keyPrefix: uniquePrefix('safe-int'), commandTimeoutMs: 5000 }),
+      RedisBackend.connect(
+        { cluster: clusterNodes() },
+        { keyPrefix: uniquePrefix('safe-int'), commandTimeoutMs: 5000 },
+      ),
   ],
 ];
 

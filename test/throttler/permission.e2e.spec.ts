@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import type { LoggerService } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import request from 'supertest';
@@ -7,15 +8,22 @@ import { OutageReporter } from '../../lib/utils/outage.util.js';
 import { Calls, cacheApp } from '../e2e/web/cache.app.js';
 import { throttleApp } from '../e2e/web/throttle.app.js';
 import { RedisProcess } from '../utils/redis-server.js';
-import { CapturingLogger, PLATFORMS, type RunningApp, startApp } from '../utils/web-app.js';
+import { PLATFORMS, type RunningApp, startApp } from '../utils/web-app.js';
 
 const PASSWORD = 'permission-test-password';
 
-/** A logger that keeps its errors as well as its warnings. */
-class ErrorCapturingLogger extends CapturingLogger {
+/** A logger that keeps its errors and its warnings. */
+class ErrorCapturingLogger implements LoggerService {
   readonly errors: string[] = [];
-  override error(message: unknown): void {
+  readonly warnings: string[] = [];
+  log(): void {}
+  debug(): void {}
+  verbose(): void {}
+  error(message: unknown): void {
     this.errors.push(String(message));
+  }
+  warn(message: unknown): void {
+    this.warnings.push(String(message));
   }
 }
 
