@@ -194,6 +194,22 @@ describe("RedisBackend as an ACL user with the README's command list", () => {
     }
   });
 
+  it("a key outside the user's key pattern: BackendPermissionError that says so", async () => {
+    const b = await RedisBackend.connect(url('app'), { keyPrefix: 'other:' });
+    try {
+      const failed = await b.set('k', 1).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(failed).toBeInstanceOf(BackendPermissionError);
+      expect(failed).toMatchObject({ code: 'permission', command: 'set' });
+      expect((failed as Error).message).toMatch(/key patterns/);
+      await expect(b.increment('c')).rejects.toBeInstanceOf(BackendPermissionError);
+    } finally {
+      await b.close();
+    }
+  });
+
   describeBackendConformance("RedisBackend as the README's ACL user (standalone, database 3)", async () => {
     const backend = await RedisBackend.connect(url('app', 3), { commandTimeoutMs: COMMAND_TIMEOUT_MS });
     return { backend, dispose: () => backend.close() };

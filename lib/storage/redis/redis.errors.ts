@@ -42,11 +42,10 @@ function permissionError(raw: string, sent: string | undefined, what: string, ca
   const command = refusedCommand(raw, sent);
   const inScript = !/'[a-z|_-]+' command/i.test(raw) && /script/i.test(raw);
   const which = inScript ? `a command of the script sent with ${command.toUpperCase()}` : command.toUpperCase();
-  return new BackendPermissionError(
-    command,
-    `Redis refused ${which} (${what}): the ACL user lacks the permission; grant it the commands listed in the README (Redis ACL)`,
-    { cause },
-  );
+  const fix = /access .*keys/i.test(raw)
+    ? "on a key outside the ACL user's key patterns; give it `~<keyPrefix>*`"
+    : 'the ACL user lacks the permission; grant it the commands listed in the README (Redis ACL)';
+  return new BackendPermissionError(command, `Redis refused ${which} (${what}): ${fix}`, { cause });
 }
 
 /** A bare copy of an ioredis failure's message, without secrets (ioredis errors carry the arguments). */
