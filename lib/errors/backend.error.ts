@@ -1,5 +1,5 @@
 /** Stable codes carried by every {@link BackendError}. */
-export type BackendErrorCode = 'unavailable' | 'timeout' | 'serialization' | 'value' | 'validation';
+export type BackendErrorCode = 'unavailable' | 'timeout' | 'serialization' | 'value' | 'validation' | 'permission';
 
 /** Base class of every storage error; `code` is stable and safe to branch on. */
 export class BackendError extends Error {

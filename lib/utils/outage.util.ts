@@ -1,16 +1,26 @@
 import type { Logger } from '@nestjs/common';
+import { PermissionReporter } from './permission.util.js';
 
-/** Logs a backend failure once per outage (not once per request) and the recovery after it. */
+/**
+ * Logs a backend failure once per outage (not once per request) and the recovery after it. A refused
+ * permission is no outage: it is logged as an error by its own {@link PermissionReporter}.
+ */
 export class OutageReporter {
   private down = false;
+  private readonly permissions: PermissionReporter;
 
   constructor(
-    private readonly logger: Pick<Logger, 'warn' | 'log'>,
+    private readonly logger: Pick<Logger, 'warn' | 'log' | 'error'>,
     private readonly what: string,
-  ) {}
+    /** The clock of the permission log. @default Date.now */
+    now?: () => number,
+  ) {
+    this.permissions = new PermissionReporter(logger, what, undefined, now);
+  }
 
   /** Reports a failure; only the first one of an outage is logged. Never logs values or bodies. */
   failed(err: unknown): void {
+    if (this.permissions.refused(err)) return;
     if (this.down) return;
     this.down = true;
     const e = err as { name?: string; message?: string };

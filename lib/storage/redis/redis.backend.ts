@@ -1,4 +1,5 @@
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type { BackendError } from '../../errors/backend.error.js';
 import { BackendTimeoutError } from '../../errors/backend-timeout.error.js';
 import { BackendUnavailableError } from '../../errors/backend-unavailable.error.js';
 import { BackendValidationError } from '../../errors/backend-validation.error.js';
@@ -9,17 +10,17 @@ import { assertDelta, assertKey, assertTtl } from '../storage.validation.js';
 import { decodeValue, encodeValue } from '../value.codec.js';
 import { type Coalescing, holdWritesForTurn } from './redis.coalesce.js';
 import { guardClusterDeadlines } from './redis.deadline.js';
-import { redact, toBackendError } from './redis.errors.js';
+import { redact, refusedSelect, toBackendError } from './redis.errors.js';
 import { mayBeMisrouted, UnpipelinedCommands } from './redis.hash-tag.js';
-import { INCREMENT_COMMAND, INCREMENT_SCRIPT, STREAMED_INCREMENT_COMMAND } from './redis.scripts.js';
+import { INCREMENT_COMMAND, INCREMENT_SCRIPT, STREAMED_INCREMENT_COMMAND, toCount } from './redis.scripts.js';
 import { refreshSlotsEvery } from './redis.slots-refresh.js';
 import type { IoRedisClient } from './redis.ioredis.js';
 import type { RedisBackendOptions, RedisClient, RedisTarget } from './redis.types.js';
 
 type IoRedisModule = typeof import('ioredis');
 type IncrementClient = IoRedisClient & {
-  [INCREMENT_COMMAND](key: string, delta: number, ttlMs: number): Promise<number>;
-  [STREAMED_INCREMENT_COMMAND](key: string, delta: number, ttlMs: number): Promise<number>;
+  [INCREMENT_COMMAND](key: string, delta: number, ttlMs: number): Promise<number | string>;
+  [STREAMED_INCREMENT_COMMAND](key: string, delta: number, ttlMs: number): Promise<number | string>;
 };
 
 const SCAN_COUNT = 1000;
@@ -38,6 +39,8 @@ interface Connection extends Coalescing {
   closed: boolean;
   /** Last connection error seen on a client we own (redacted), to explain an outage. */
   lastError?: string;
+  /** Why every call fails on this connection: Redis refused its SELECT (it would work in database 0). */
+  refused?: BackendError;
   /** On a Cluster: the path for keys ioredis would route to the wrong slot. */
   unpipelined?: UnpipelinedCommands;
   /** Whether the client is an ioredis Cluster (read once: every call asks). */
@@ -241,6 +244,11 @@ export class RedisBackend extends BaseBackend {
     // Connection errors surface through calls; without a listener ioredis would print each one.
     client.on('error', (err: Error) => {
       conn.lastError = redact(err.message, conn.secrets);
+      conn.refused = refusedSelect(err, conn.secrets) ?? conn.refused;
+    });
+    // Each connection sends its SELECT again; it is refused again or it works.
+    client.on('connect', () => {
+      conn.refused = undefined;
     });
     client.on('ready', () => {
       conn.lastError = undefined;
@@ -350,11 +358,11 @@ export class RedisBackend extends BaseBackend {
     const full = this.#prefix + key;
     const ttl = ttlMs ?? 0;
     if (!this.#conn.cluster) {
-      return client[STREAMED_INCREMENT_COMMAND](full, delta, ttl).then(undefined, this.#fail.increment);
+      return client[STREAMED_INCREMENT_COMMAND](full, delta, ttl).then(toCount, this.#fail.increment);
     }
     const rare = this.#unpipelined(full);
     const sent = rare ? rare.incrementBy(full, delta, ttl) : client[INCREMENT_COMMAND](full, delta, ttl);
-    return this.#bounded(sent).then(undefined, this.#fail.increment);
+    return this.#bounded(sent).then(toCount, this.#fail.increment);
   }
 
   ttl(key: string): Promise<number | null | undefined> {
@@ -494,7 +502,7 @@ export class RedisBackend extends BaseBackend {
   #client(): IncrementClient | undefined {
     const conn = this.#conn;
     const client = conn.client;
-    if (client.status !== 'ready' || conn.closed) return undefined;
+    if (client.status !== 'ready' || conn.closed || conn.refused !== undefined) return undefined;
     if (!conn.corked && !conn.cluster) holdWritesForTurn(conn, client);
     return client;
   }
@@ -528,6 +536,7 @@ export class RedisBackend extends BaseBackend {
     if (conn.closed || client.status === 'end') {
       return Promise.reject(new BackendUnavailableError('Redis backend is closed'));
     }
+    if (conn.refused !== undefined) return Promise.reject(conn.refused);
     if (client.status === 'ready') return Promise.resolve();
     if (conn.pending >= conn.maxPending) {
       return Promise.reject(
@@ -552,7 +561,8 @@ export class RedisBackend extends BaseBackend {
       conn.ready!.then(() => {
         clearTimeout(timer);
         conn.pending--;
-        resolve();
+        if (conn.refused !== undefined) reject(conn.refused);
+        else resolve();
       });
     });
   }

@@ -44,8 +44,8 @@ export class UnpipelinedCommands {
     return this.#send('pttl', [key]) as Promise<number>;
   }
 
-  incrementBy(key: string, delta: number, ttlMs: number): Promise<number> {
-    return this.#send('eval', [INCREMENT_SCRIPT, 1, key, delta, ttlMs]) as Promise<number>;
+  incrementBy(key: string, delta: number, ttlMs: number): Promise<number | string> {
+    return this.#send('eval', [INCREMENT_SCRIPT, 1, key, delta, ttlMs]) as Promise<number | string>;
   }
 
   #send(name: string, args: (string | number)[]): Promise<unknown> {

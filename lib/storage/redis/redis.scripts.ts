@@ -3,11 +3,29 @@
  * increment brings from nothing (or from 0 without expiry) to `delta` takes the TTL in the same
  * step, so a counter is never left without it; an existing counter keeps its remaining TTL. One
  * INCRBY on the common path, as cheap as the classic INCR + PEXPIRE script.
+ *
+ * Counters stay within JavaScript's safe integers, as on the memory backend: an increment from or to
+ * a value past 2^53 - 1 is undone in the same step and answered with an error (Lua numbers are
+ * doubles, but a comparison with 2^53 - 1 is exact, and so is the rare re-read of the undone value).
+ * Values past 2^52 are returned as text: ioredis' integer parser rounds those next to 2^53.
  */
 export const INCREMENT_SCRIPT = `
+local d = tonumber(ARGV[1])
 local v = redis.call('INCRBY', KEYS[1], ARGV[1])
-if v == tonumber(ARGV[1]) and ARGV[2] ~= '0' and redis.call('PTTL', KEYS[1]) == -1 then
+local safe = 9007199254740991
+if v > safe or v < -safe or v - d > safe or v - d < -safe then
+  redis.call('INCRBY', KEYS[1], string.format('%d', -d))
+  local before = tonumber(redis.call('GET', KEYS[1]))
+  if before > safe or before < -safe then
+    return redis.error_reply('ERR the stored value is not a safe integer')
+  end
+  return redis.error_reply('ERR the result would overflow the safe integer range')
+end
+if v == d and ARGV[2] ~= '0' and redis.call('PTTL', KEYS[1]) == -1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if v > 4503599627370496 or v < -4503599627370496 then
+  return string.format('%d', v)
 end
 return v
 `;
@@ -17,3 +35,8 @@ export const INCREMENT_COMMAND = 'nestjsBackendsIncrBy';
 
 /** The same script under a second name, which a standalone client sends outside its auto-pipeline. */
 export const STREAMED_INCREMENT_COMMAND = 'nestjsBackendsIncrByNow';
+
+/** The count an increment script answered: a number, or its decimal text past 2^52 (exact either way). */
+export function toCount(reply: number | string): number {
+  return typeof reply === 'number' ? reply : Number(reply);
+}
