@@ -8,7 +8,7 @@ import { BaseBackend } from '../base.backend.js';
 import { assertDelta, assertKey, assertTtl } from '../storage.validation.js';
 import { decodeValue, encodeValue } from '../value.codec.js';
 import { type Coalescing, holdWritesForTurn } from './redis.coalesce.js';
-import { describeConnectionError, stalledHandshake } from './redis.connection-error.js';
+import { describeConnectionError, stalledHandshake, watchHandshakes } from './redis.connection-error.js';
 import { deadLinkMs } from './redis.dead-link.js';
 import { guardClusterDeadlines } from './redis.deadline.js';
 import { toBackendError } from './redis.errors.js';
@@ -237,11 +237,12 @@ export class RedisBackend extends BaseBackend {
     }
     // Connection errors surface through calls; without a listener ioredis would print each one.
     client.on('error', (err: Error) => {
-      conn.lastError = describeConnectionError(err, tls, conn.secrets);
+      conn.lastError = describeConnectionError(err, client, tls, conn.secrets);
     });
     client.on('ready', () => {
       conn.lastError = undefined;
     });
+    if (tls) watchHandshakes(client);
     client.connect().catch(() => undefined);
     return backend;
   }
@@ -529,7 +530,7 @@ export class RedisBackend extends BaseBackend {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         conn.pending--;
-        const reason = conn.lastError ?? stalledHandshake(client);
+        const reason = stalledHandshake(client) ?? conn.lastError;
         const why = reason ? `: ${reason}` : '';
         reject(
           new BackendUnavailableError(`Redis is not connected (${client.status}${why}); gave up after ${timeoutMs} ms`),
