@@ -236,8 +236,15 @@ export class RedisBackend extends BaseBackend {
       refreshSlotsEvery(client as Cluster, slotsEveryMs, () => conn.closed);
     }
     // Connection errors surface through calls; without a listener ioredis would print each one.
+    let nodeError: string | undefined;
     client.on('error', (err: Error) => {
-      conn.lastError = describeConnectionError(err, client, tls, conn.secrets);
+      const text = describeConnectionError(err, client, tls, conn.secrets);
+      // A Cluster says only "Failed to refresh slots cache": add why its last node failed.
+      conn.lastError =
+        nodeError !== undefined && /slots cache/.test(text) ? `${text} Last node error: ${nodeError}` : text;
+    });
+    client.on('node error', (err: Error, key: string) => {
+      nodeError = `${key} ${describeConnectionError(err, client, tls, conn.secrets)}`;
     });
     client.on('ready', () => {
       conn.lastError = undefined;

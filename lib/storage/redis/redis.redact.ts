@@ -42,11 +42,9 @@ function tlsSecret(value: unknown, into: Set<string>): void {
 /** Credentials of a `redis://` / `rediss://` URL: the password of its user part and its query. */
 function fromUrl(text: string, into: Set<string>): void {
   const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(text)?.[1];
-  if (userinfo !== undefined) {
-    const colon = userinfo.indexOf(':');
-    // `redis://secret@host` (no colon) is ioredis' old password-only form: treat it as a password.
-    forms(colon === -1 ? userinfo : userinfo.slice(colon + 1), into);
-  }
+  // `user:password@`: the user name is not a secret (and redacting a name such as "default" would garble messages).
+  const colon = userinfo?.indexOf(':') ?? -1;
+  if (userinfo !== undefined && colon !== -1) forms(userinfo.slice(colon + 1), into);
   const query = text.indexOf('?');
   if (query === -1) return;
   const params = new URLSearchParams(text.slice(query + 1));
