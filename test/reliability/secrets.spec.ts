@@ -29,6 +29,14 @@ const SECRETS = {
   ses: 'planted/SES+Secret=Access-Key-4417',
   smtp: 'planted-Smtp-Pa55word-2290',
   redis: 'planted-Redis-Pa55word-6603',
+  redisSentinel: 'planted-Sentinel-Pa55word-3318',
+  redisQuery: 'planted-Query-Pa55word-4471',
+  redisSentinelEntry: 'planted-SentinelEntry-Pa55word-9052',
+  redisClusterOptions: 'planted-ClusterOptions-Pa55word-2264',
+  redisClusterNode: 'planted-ClusterNode-Pa55word-7139',
+  redisTlsKey: 'planted-Tls-Key-Material-5150',
+  redisTlsPassphrase: 'planted-Tls-Pa55phrase-8826',
+  redisTlsPfx: 'planted-Tls-Pfx-Material-6093',
 };
 const forms = (s: string) => [s, Buffer.from(s).toString('base64'), encodeURIComponent(s)];
 const ALL_FORMS = Object.values(SECRETS).flatMap(forms);
@@ -147,6 +155,66 @@ describe('secrets never leak: Redis password', () => {
       await app.close();
     }
   });
+});
+
+/**
+ * A hostile "Redis" that answers every command with an error echoing its arguments (AUTH and HELLO
+ * included, so the credential comes back in the reply), as a misconfigured proxy may.
+ */
+async function startEchoRedis(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s.on('error', () => undefined));
+    s.on('data', (chunk: Buffer) => {
+      for (const command of chunk.toString('latin1').split(/\r\n(?=\*)/)) {
+        const args = command.split('\r\n').filter((line) => line !== '' && !/^[*$]\d+$/.test(line));
+        s.write(`-ERR echo ${args.join(' ')}\r\n`);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+describe('secrets never leak: every Redis credential ioredis accepts (#21.13)', () => {
+  let echo: { port: number; close(): Promise<void> };
+  beforeAll(async () => {
+    echo = await startEchoRedis();
+  });
+  afterAll(async () => {
+    await echo.close();
+  });
+
+  it('sentinelPassword, ?password= in the URL, sentinels[].password, Cluster redisOptions and node URLs, TLS key/passphrase/pfx', async () => {
+    const at = { host: '127.0.0.1', port: echo.port };
+    const pem = (secret: string) => `-----BEGIN PRIVATE KEY-----\n${secret}\n-----END PRIVATE KEY-----\n`;
+    const targets = [
+      { sentinels: [at], name: 'mymaster', sentinelPassword: SECRETS.redisSentinel },
+      { sentinels: [{ ...at, password: SECRETS.redisSentinelEntry }], name: 'mymaster' },
+      `redis://127.0.0.1:${echo.port}?password=${encodeURIComponent(SECRETS.redisQuery)}`,
+      `redis://app-user:${encodeURIComponent(SECRETS.redis)}@127.0.0.1:${echo.port}`,
+      { cluster: [at], options: { redisOptions: { password: SECRETS.redisClusterOptions } } },
+      { cluster: [`redis://:${encodeURIComponent(SECRETS.redisClusterNode)}@127.0.0.1:${echo.port}`] },
+      { ...at, tls: { key: pem(SECRETS.redisTlsKey), passphrase: SECRETS.redisTlsPassphrase } },
+      { ...at, tls: { pfx: Buffer.from(SECRETS.redisTlsPfx), passphrase: SECRETS.redisTlsPassphrase } },
+    ];
+    for (const target of targets) {
+      await failure(() => RedisBackend.connect(target, { connectTimeoutMs: 600 }));
+      const backend = RedisBackend.create(target, { commandTimeoutMs: 300 });
+      try {
+        await failure(() => backend.get('k'), backend);
+        await failure(() => backend.increment('n'), backend);
+      } finally {
+        await backend.close();
+      }
+    }
+  }, 60_000);
 });
 
 describe('secrets never leak: email credentials', () => {

@@ -5,12 +5,16 @@ interface Link {
   server: Socket;
   /** Client bytes held back while the proxy is stalled. */
   held: Buffer[];
+  /** Black-holed: bytes either way are dropped, and the sockets stay open. */
+  dead?: boolean;
 }
 
 /**
  * A TCP proxy on 127.0.0.1 in front of one server, to play a misbehaving network: `stall()` holds
  * the client's bytes back (they reach nobody), `release()` forwards them late, `cut()` drops every
- * connection and the bytes it held, as a failed link would.
+ * connection and the bytes it held, as a failed link would. `blackhole()` silently drops the bytes
+ * of the connections open now, both ways, without closing them (no FIN, no RST), as a load balancer
+ * or NAT does once it forgot an idle flow; connections opened later work.
  */
 export class StallProxy {
   private readonly links = new Set<Link>();
@@ -62,6 +66,19 @@ export class StallProxy {
     this.links.clear();
   }
 
+  /** The connections open now drop every byte from now on, both ways, and are never closed. */
+  blackhole(): void {
+    for (const link of this.links) {
+      link.dead = true;
+      link.held.length = 0;
+    }
+  }
+
+  /** Connections currently open through the proxy (black-holed ones included). */
+  get open(): number {
+    return this.links.size;
+  }
+
   async close(): Promise<void> {
     this.cut();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -80,9 +97,12 @@ export class StallProxy {
     client.on('error', drop).on('close', drop);
     server.on('error', drop).on('close', drop);
     client.on('data', (chunk: Buffer) => {
+      if (link.dead) return;
       if (this.stalled) link.held.push(chunk);
       else server.write(chunk);
     });
-    server.on('data', (chunk: Buffer) => client.write(chunk));
+    server.on('data', (chunk: Buffer) => {
+      if (!link.dead) client.write(chunk);
+    });
   }
 }

@@ -9,13 +9,18 @@ import { BaseBackend } from '../base.backend.js';
 import { assertDelta, assertKey, assertTtl } from '../storage.validation.js';
 import { decodeValue, encodeValue } from '../value.codec.js';
 import { type Coalescing, holdWritesForTurn } from './redis.coalesce.js';
+import { describeConnectionError, stalledHandshake, watchHandshakes } from './redis.connection-error.js';
+import { deadLinkMs } from './redis.dead-link.js';
 import { guardClusterDeadlines } from './redis.deadline.js';
-import { redact, refusedSelect, toBackendError } from './redis.errors.js';
+import { refusedSelect, toBackendError } from './redis.errors.js';
 import { mayBeMisrouted, UnpipelinedCommands } from './redis.hash-tag.js';
 import { INCREMENT_COMMAND, INCREMENT_SCRIPT, STREAMED_INCREMENT_COMMAND, toCount } from './redis.scripts.js';
 import { refreshSlotsEvery } from './redis.slots-refresh.js';
 import type { IoRedisClient } from './redis.ioredis.js';
+import { credentialsOf } from './redis.redact.js';
+import { closeClient } from './redis.teardown.js';
 import type { RedisBackendOptions, RedisClient, RedisTarget } from './redis.types.js';
+import { checkClusterNodes, checkHostOptions, checkRedisUrl } from './redis.url.js';
 
 type IoRedisModule = typeof import('ioredis');
 type IncrementClient = IoRedisClient & {
@@ -24,8 +29,6 @@ type IncrementClient = IoRedisClient & {
 };
 
 const SCAN_COUNT = 1000;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /** State shared by a backend and its namespaces: the client, its readiness and who owns it. */
 interface Connection extends Coalescing {
@@ -114,22 +117,6 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
   return v;
 }
 
-function secretsOf(target: RedisTarget): string[] {
-  const found: string[] = [];
-  if (typeof target === 'string') {
-    try {
-      const url = new URL(target);
-      if (url.password) found.push(url.password, decodeURIComponent(url.password));
-    } catch {
-      /* an unparsable URL is rejected by ioredis itself */
-    }
-  } else if (!isClient(target)) {
-    const opts = ('cluster' in target ? target.options?.redisOptions : target) as { password?: string } | undefined;
-    if (opts?.password) found.push(opts.password);
-  }
-  return found;
-}
-
 /**
  * The storage backend on Redis through ioredis: standalone, TLS (`rediss://`) or Cluster.
  * Every call is one round trip, keys carry `keyPrefix`, and no call outlives `commandTimeoutMs`;
@@ -162,7 +149,8 @@ export class RedisBackend extends BaseBackend {
     const conn: Connection = {
       client: client as IncrementClient,
       owned: false,
-      secrets: [],
+      // A client passed in may carry credentials too: its errors must not show them either.
+      secrets: credentialsOf(client),
       commandTimeoutMs: positiveInt(options.commandTimeoutMs, 1000, 'commandTimeoutMs'),
       maxPending: options.maxPendingWhileDisconnected ?? 10_000,
       pending: 0,
@@ -191,6 +179,11 @@ export class RedisBackend extends BaseBackend {
   static create(target: RedisTarget, options: RedisBackendOptions = {}): RedisBackend {
     if (isClient(target)) return new RedisBackend(target, options);
     const timeout = positiveInt(options.commandTimeoutMs, 1000, 'commandTimeoutMs');
+    const url = typeof target === 'string' ? checkRedisUrl(target) : undefined;
+    if (typeof target !== 'string') {
+      if ('cluster' in target && Array.isArray(target.cluster)) checkClusterNodes(target.cluster);
+      else checkHostOptions(target as RedisOptions, 'Redis options');
+    }
     const ioredis = loadPackage<IoRedisModule>('ioredis', 'RedisBackend');
     const defaults: RedisOptions = {
       lazyConnect: true,
@@ -203,11 +196,14 @@ export class RedisBackend extends BaseBackend {
       // A standalone client holds its writes until the end of each turn instead (holdWritesForTurn).
       enableAutoPipelining: false,
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+      // A link that stops answering (a load balancer or NAT that forgot the flow, no FIN, no RST)
+      // is cut once nothing arrived for this long while commands wait, and replaced.
+      socketTimeout: deadLinkMs(timeout),
     };
     let client: IoRedisClient;
     let slotsEveryMs = 0;
     if (typeof target === 'string') {
-      client = new ioredis.Redis(target, defaults);
+      client = new ioredis.Redis(url!, defaults);
     } else if ('cluster' in target && Array.isArray(target.cluster)) {
       const { cluster, options: clusterOptions = {} } = target;
       const { redisOptions, slotsRefreshInterval = 2000, ...rest } = clusterOptions as ClusterOptions;
@@ -235,16 +231,27 @@ export class RedisBackend extends BaseBackend {
     const backend = new RedisBackend(client, { ...options, commandTimeoutMs: timeout });
     const conn = backend.#conn;
     conn.owned = true;
-    conn.secrets = secretsOf(target);
+    conn.secrets = [...new Set([...credentialsOf(target), ...conn.secrets])].sort((a, b) => b.length - a.length);
+    const tls = Boolean(
+      (client.options as { tls?: unknown }).tls ??
+      (client.options as { redisOptions?: { tls?: unknown } }).redisOptions?.tls,
+    );
     if (slotsEveryMs > 0) {
       // Re-read the slot map regularly, so a master that hangs without closing its socket is
       // replaced once the Cluster has promoted its replica.
       refreshSlotsEvery(client as Cluster, slotsEveryMs, () => conn.closed);
     }
     // Connection errors surface through calls; without a listener ioredis would print each one.
+    let nodeError: string | undefined;
     client.on('error', (err: Error) => {
-      conn.lastError = redact(err.message, conn.secrets);
+      const text = describeConnectionError(err, client, tls, conn.secrets);
+      // A Cluster says only "Failed to refresh slots cache": add why its last node failed.
+      conn.lastError =
+        nodeError !== undefined && /slots cache/.test(text) ? `${text} Last node error: ${nodeError}` : text;
       conn.refused = refusedSelect(err, conn.secrets) ?? conn.refused;
+    });
+    client.on('node error', (err: Error, key: string) => {
+      nodeError = `${key} ${describeConnectionError(err, client, tls, conn.secrets)}`;
     });
     // Each connection sends its SELECT again; it is refused again or it works.
     client.on('connect', () => {
@@ -253,6 +260,7 @@ export class RedisBackend extends BaseBackend {
     client.on('ready', () => {
       conn.lastError = undefined;
     });
+    if (tls) watchHandshakes(client);
     client.connect().catch(() => undefined);
     return backend;
   }
@@ -451,16 +459,7 @@ export class RedisBackend extends BaseBackend {
     const conn = this.#conn;
     if (!conn.owned || conn.closed || this.#view) return;
     conn.closed = true;
-    const client = conn.client;
-    if (client.status === 'end') return;
-    const ended = new Promise((resolve) => client.once('end', resolve));
-    if (client.status === 'ready') {
-      // QUIT lets replies in flight arrive; a dead link is cut after the command timeout.
-      await Promise.race([client.quit().catch(() => undefined), sleep(conn.commandTimeoutMs)]);
-    }
-    client.disconnect();
-    // A client that is between reconnection attempts has no socket to close: do not wait for it.
-    await Promise.race([ended, sleep(Math.min(conn.commandTimeoutMs, 200))]);
+    await closeClient(conn.client, conn.commandTimeoutMs);
   }
 
   /** Shows no connection details: the client's options may hold a password. */
@@ -553,7 +552,8 @@ export class RedisBackend extends BaseBackend {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         conn.pending--;
-        const why = conn.lastError ? `: ${conn.lastError}` : '';
+        const reason = stalledHandshake(client) ?? conn.lastError;
+        const why = reason ? `: ${reason}` : '';
         reject(
           new BackendUnavailableError(`Redis is not connected (${client.status}${why}); gave up after ${timeoutMs} ms`),
         );
