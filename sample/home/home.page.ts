@@ -37,10 +37,10 @@ function entry(route: RouteEntry): string {
   if (route.method === 'GET' && route.href !== undefined) {
     action = `<a class="route-link" href="${escapeHtml(route.href)}">${escapeHtml(route.href)}</a>`;
   } else if (route.method === 'POST') {
-    action = `<form class="route-form" method="post" action="${escapeHtml(route.route)}" data-json>
+    action = `<form class="route-form" method="post" action="${escapeHtml(route.route)}"${route.navigates ? '' : ' data-json'}>
   ${(route.fields ?? []).map(input).join('\n  ')}
   <button type="submit">POST ${escapeHtml(route.route)}</button>
-  <output></output>
+  ${route.navigates ? '' : '<output></output>'}
 </form>`;
   }
   return `<section class="route" data-method="${route.method}" data-route="${escapeHtml(route.route)}">

@@ -18,6 +18,8 @@ export interface RouteEntry {
   href?: string;
   /** The body fields of a POST route (an empty list: a button only). */
   fields?: FormField[];
+  /** A POST the browser submits as a plain form and follows (it answers with a redirect to a page). */
+  navigates?: boolean;
   /** What the route shows, in a sentence (plain text). */
   shows: string;
 }
@@ -126,7 +128,13 @@ export const ROUTE_SECTIONS: readonly { title: string; routes: readonly RouteEnt
         route: '/outbox/:messageId/attachments/:index',
         shows: 'downloads an attachment (linked from the outbox)',
       },
-      { method: 'POST', route: '/outbox/clear', fields: [], shows: 'empties the outbox (its "clear" button)' },
+      {
+        method: 'POST',
+        route: '/outbox/clear',
+        fields: [],
+        navigates: true,
+        shows: 'empties the outbox (its "clear" button), then back to /outbox',
+      },
     ],
   },
 ];

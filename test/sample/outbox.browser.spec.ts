@@ -102,6 +102,11 @@ describe('sample index and /outbox in a real browser', () => {
     await expect(welcome.locator('output[data-status]').textContent()).resolves.toContain(
       'to must be a non-empty string of at most 320 characters',
     );
+
+    // The outbox's clear form is a plain form: the browser follows it back to /outbox.
+    await page.locator('form[action="/outbox/clear"] button').click();
+    await page.waitForURL(`${base}/outbox`);
+    await expect(page.locator('p.empty').textContent()).resolves.toBe('Nothing sent yet.');
     await page.close();
   }, 60_000);
 
