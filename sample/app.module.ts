@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { BackendsModule, type BackendsModuleOptions } from 'nestjs-backends';
 import { AccountController } from './account/account.controller.js';
 import { LimitsController } from './demo/limits.controller.js';
+import { HomeController } from './home/home.controller.js';
 import { MailController } from './mail/mail.controller.js';
 import { MailService } from './mail/mail.service.js';
 import { OutboxController } from './mail/outbox.controller.js';
@@ -18,6 +19,7 @@ export class AppModule {
       module: AppModule,
       imports: [BackendsModule.forRoot(options)],
       controllers: [
+        HomeController,
         VisitsController,
         LimitsController,
         CatalogController,

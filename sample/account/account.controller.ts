@@ -1,5 +1,8 @@
 import { Body, Controller, Get, HttpCode, HttpException, Post, Req, UnauthorizedException } from '@nestjs/common';
 import { BackendSessionStore, Throttler } from 'nestjs-backends';
+import { BodyPipe } from '../validation/body.pipe.js';
+import { type BodyOf, requiredText } from '../validation/body.rules.js';
+import { DEMO_USERS } from './demo-users.js';
 
 interface SessionRequest {
   session: {
@@ -9,7 +12,8 @@ interface SessionRequest {
   } & Record<string, unknown>;
 }
 
-const USERS: Record<string, string> = { alice: 'wonderland', bob: 'builder' };
+const LOGIN_BODY = { username: requiredText(100), password: requiredText(200) };
+const NO_BODY = {};
 
 const call = (fn: (cb: (err?: unknown) => void) => void) =>
   new Promise<void>((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
@@ -24,8 +28,8 @@ export class AccountController {
 
   @Post('login')
   @HttpCode(200)
-  async login(@Req() req: SessionRequest, @Body() body: { username?: string; password?: string }) {
-    const username = String(body?.username ?? '');
+  async login(@Req() req: SessionRequest, @Body(new BodyPipe(LOGIN_BODY)) body: BodyOf<typeof LOGIN_BODY>) {
+    const { username, password } = body;
     const attempt = await this.throttler.consume(`login:${username}`, '5/15m');
     if (!attempt.allowed) {
       throw new HttpException(
@@ -36,7 +40,7 @@ export class AccountController {
         429,
       );
     }
-    if (USERS[username] === undefined || USERS[username] !== body?.password) {
+    if (!Object.hasOwn(DEMO_USERS, username) || DEMO_USERS[username] !== password) {
       throw new UnauthorizedException(`Wrong username or password (${attempt.remaining} attempts left)`);
     }
     await call((cb) => req.session.regenerate(cb));
@@ -52,7 +56,7 @@ export class AccountController {
 
   @Post('logout')
   @HttpCode(200)
-  async logout(@Req() req: SessionRequest) {
+  async logout(@Req() req: SessionRequest, @Body(new BodyPipe(NO_BODY)) _body: BodyOf<typeof NO_BODY>) {
     await call((cb) => req.session.destroy(cb));
     return { loggedOut: true };
   }
@@ -60,7 +64,7 @@ export class AccountController {
   /** Ends every session of the current user, on every device. */
   @Post('logout-everywhere')
   @HttpCode(200)
-  async logoutEverywhere(@Req() req: SessionRequest) {
+  async logoutEverywhere(@Req() req: SessionRequest, @Body(new BodyPipe(NO_BODY)) _body: BodyOf<typeof NO_BODY>) {
     const user = req.session.userId;
     if (!user) throw new UnauthorizedException('Not logged in');
     return { sessionsEnded: await this.sessions.destroyAllForUser(user) };

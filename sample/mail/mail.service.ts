@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Attachment, type BulkResult, Email, type EmailBackend, InjectEmail, type SentEmail } from 'nestjs-backends';
-
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+import { escapeHtml } from '../html/html.util.js';
 
 /** Sends the sample's emails through whichever backend the environment configured. */
 @Injectable()
@@ -16,7 +15,7 @@ export class MailService {
       .subject(`Welcome, ${name}!`)
       .bothBody(
         `Hello ${name},\n\nthanks for signing up.`,
-        `<h1>Hello ${escape(name)}</h1><p>Thanks for signing up.</p>`,
+        `<h1>Hello ${escapeHtml(name)}</h1><p>Thanks for signing up.</p>`,
       )
       .attachment(
         new Attachment('getting-started.txt', 'text/plain', `Getting started, ${name}:\n1. Log in\n2. Explore\n`),

@@ -1,7 +1,21 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  NotFoundException,
+  Param,
+  Post,
+  Redirect,
+  StreamableFile,
+} from '@nestjs/common';
 import { type EmailBackend, InjectEmail, MemoryEmailBackend } from 'nestjs-backends';
+import { BodyPipe } from '../validation/body.pipe.js';
+import type { BodyOf } from '../validation/body.rules.js';
+import { noOutboxPage, outboxPage } from './outbox.page.js';
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const NO_BODY = {};
+const NOT_MEMORY = 'the outbox exists only with the memory email backend (no email variable set)';
 
 /** /outbox: the emails the memory email backend holds, so a developer sees what the app sent. */
 @Controller('outbox')
@@ -11,35 +25,35 @@ export class OutboxController {
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')
   page(): string {
-    if (!(this.email instanceof MemoryEmailBackend)) {
-      return this.layout('<p>The outbox shows emails only with the memory email backend (no email variable set).</p>');
-    }
-    const records = this.email.sentRecords().reverse();
-    const rows = records.map(({ email, sentAt, messageId }) => {
-      const preview = email.html ?? `<pre>${escape(email.text ?? '')}</pre>`;
-      return `<article class="email" data-message-id="${escape(messageId)}">
-  <dl>
-    <dt>From</dt><dd class="from">${escape(email.from)}</dd>
-    <dt>To</dt><dd class="to">${escape([...email.to, ...email.cc].join(', '))}</dd>
-    <dt>Subject</dt><dd class="subject">${escape(email.subject)}</dd>
-    <dt>Sent</dt><dd><time datetime="${sentAt.toISOString()}">${sentAt.toISOString()}</time></dd>
-    <dt>Attachments</dt><dd>${email.attachments.map((a) => escape(`${a.filename} (${a.size} bytes)`)).join(', ') || 'none'}</dd>
-  </dl>
-  <iframe class="preview" sandbox="" title="HTML preview" srcdoc="${escape(preview)}"></iframe>
-</article>`;
-    });
-    return this.layout(
-      `<p>${records.length} email${records.length === 1 ? '' : 's'} sent.</p>\n${rows.join('\n') || '<p class="empty">Nothing sent yet.</p>'}`,
-    );
+    return this.email instanceof MemoryEmailBackend ? outboxPage(this.email.sentRecords()) : noOutboxPage();
   }
 
-  private layout(body: string): string {
-    return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Outbox</title>
-<style>body{font-family:sans-serif;margin:2rem;max-width:60rem}article{border:1px solid #ccc;border-radius:6px;padding:1rem;margin:1rem 0}
-dl{display:grid;grid-template-columns:8rem 1fr;margin:0}dt{font-weight:bold}iframe{width:100%;height:8rem;border:1px dashed #aaa}</style>
-</head><body><h1>Outbox</h1>
-${body}
-</body></html>`;
+  /** The "clear" button: forgets every email, then back to the page. */
+  @Post('clear')
+  @Redirect('/outbox', 303)
+  clear(@Body(new BodyPipe(NO_BODY)) _body: BodyOf<typeof NO_BODY>): void {
+    this.memory().clear();
+  }
+
+  /** Downloads one attachment, never rendered by the browser (`attachment` disposition, `nosniff`). */
+  @Get(':messageId/attachments/:index')
+  @Header('X-Content-Type-Options', 'nosniff')
+  attachment(@Param('messageId') messageId: string, @Param('index') index: string): StreamableFile {
+    const record = this.memory()
+      .sentRecords()
+      .find((r) => r.messageId === messageId);
+    const file = /^\d+$/.test(index) ? record?.email.attachments[Number(index)] : undefined;
+    if (!file) throw new NotFoundException('no such email or attachment in the outbox');
+    const type = /^[\w.+-]+\/[\w.+-]+$/.test(file.contentType) ? file.contentType : 'application/octet-stream';
+    return new StreamableFile(file.content, {
+      type,
+      disposition: `attachment; filename*=UTF-8''${encodeURIComponent(file.filename)}`,
+      length: file.size,
+    });
+  }
+
+  private memory(): MemoryEmailBackend {
+    if (!(this.email instanceof MemoryEmailBackend)) throw new NotFoundException(NOT_MEMORY);
+    return this.email;
   }
 }

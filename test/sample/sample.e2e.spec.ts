@@ -3,7 +3,14 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { type Backend, STORAGE_BACKEND } from '../../lib/index.js';
+import {
+  Attachment,
+  type Backend,
+  EMAIL_BACKEND,
+  Email,
+  type MemoryEmailBackend,
+  STORAGE_BACKEND,
+} from '../../lib/index.js';
 import { createSampleApp } from '../../sample/bootstrap.js';
 import { SampleConfigError } from '../../sample/config/sample-config.error.js';
 import { FROZEN_AT, freezeDate, thawDate } from '../utils/clock.js';
@@ -201,3 +208,147 @@ describe('sample app configuration', () => {
     expect(message).not.toContain('\n');
   });
 });
+
+describe('sample index, request validation and outbox (memory)', () => {
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    app = await createSampleApp({}, false);
+    await app.init();
+    http = request(app.getHttpServer());
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  /** The outbox the sample sends through (memory: no email variable set). */
+  const outbox = () => app.get<MemoryEmailBackend>(EMAIL_BACKEND);
+
+  it('lists on GET / every route the app declares, with links for GETs and forms for POSTs', async () => {
+    const page = await http.get('/').expect(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    const listed = [...page.text.matchAll(/<section class="route" data-method="(\w+)" data-route="([^"]+)">/g)]
+      .map(([, method, route]) => `${method} ${route}`)
+      .sort();
+    // The routes Express holds, as Nest registered them from the controllers.
+    const router = (app.getHttpAdapter().getInstance() as ExpressLike).router;
+    const declared = router.stack
+      .filter((layer) => layer.route !== undefined && layer.route.path !== '/')
+      .flatMap((layer) => Object.keys(layer.route!.methods).map((m) => `${m.toUpperCase()} ${layer.route!.path}`))
+      .sort();
+    expect(declared.length).toBeGreaterThan(10);
+    expect(listed).toEqual(declared);
+    expect(page.text).toContain('<a class="route-link" href="/visits/home">');
+    expect(page.text).toContain('<form class="route-form" method="post" action="/mail/newsletter" data-json>');
+    expect(page.text).toContain('<code class="demo-user">alice</code> / <code>wonderland</code>');
+  });
+
+  it.each([
+    [
+      '/mail/newsletter',
+      { to: ['a@example.com'] },
+      'recipients must be a non-empty array of email addresses; to is not a field of this route (it takes recipients)',
+    ],
+    ['/mail/newsletter', { recipients: [] }, 'recipients must be a non-empty array of email addresses'],
+    ['/mail/newsletter', { recipients: 'a@example.com' }, 'recipients must be a non-empty array of email addresses'],
+    [
+      '/mail/newsletter',
+      { recipients: ['a@example.com', 7] },
+      'recipients must be a non-empty array of email addresses',
+    ],
+    [
+      '/mail/newsletter',
+      { recipients: Array.from({ length: 101 }, (_, i) => `u${i}@example.com`) },
+      'recipients must list at most 100 email addresses',
+    ],
+    ['/mail/newsletter', ['a@example.com'], 'the request body must be a JSON object'],
+    ['/mail/welcome', {}, 'to must be a non-empty string of at most 320 characters'],
+    ['/mail/welcome', { to: ['a@example.com'] }, 'to must be a non-empty string of at most 320 characters'],
+    ['/mail/welcome', { to: 'a@example.com', name: 42 }, 'name must be a string of at most 100 characters when given'],
+    [
+      '/mail/welcome',
+      { to: 'a@example.com', nmae: 'Ada' },
+      'nmae is not a field of this route (it takes to, name, idempotencyKey)',
+    ],
+    [
+      '/account/login',
+      { user: 'alice', password: 'wonderland' },
+      'username must be a non-empty string of at most 100 characters; user is not a field of this route (it takes username, password)',
+    ],
+    ['/account/login', { username: 'alice' }, 'password must be a non-empty string of at most 200 characters'],
+    ['/account/logout', { everywhere: true }, 'everywhere is not a field of this route (it takes no body)'],
+    ['/account/logout-everywhere', { user: 'bob' }, 'user is not a field of this route (it takes no body)'],
+    ['/outbox/clear', { all: true }, 'all is not a field of this route (it takes no body)'],
+  ])('refuses a bad body on POST %s with a 400 naming the field (case %#)', async (path, body, message) => {
+    const sentBefore = outbox().sentEmails().length;
+    const res = await http
+      .post(path)
+      .send(body as object)
+      .expect(400);
+    expect(res.body).toEqual({ statusCode: 400, message, error: 'Bad Request' });
+    expect(outbox().sentEmails()).toHaveLength(sentBefore);
+  });
+
+  it('never echoes a refused password', async () => {
+    const res = await http
+      .post('/account/login')
+      .send({ username: 'alice', password: 'x'.repeat(201) })
+      .expect(400);
+    expect(JSON.stringify(res.body)).not.toContain('xxx');
+  });
+
+  it('shows on /outbox cc, bcc, the text part, the HTML part and attachments, every value escaped', async () => {
+    outbox().clear();
+    await outbox().sendEmail(
+      Email.builder()
+        .from('"<b>Boss</b>" <boss@example.com>')
+        .to('ada@example.com')
+        .cc('carl@example.com')
+        .bcc('"Eve <i>" <eve@example.com>')
+        .subject('<script>window.pwned = 1</script> & "quotes"')
+        .bothBody('Text <b>part</b> & more', '<p onclick="x()">HTML part</p>')
+        .attachment(new Attachment('<img src=x onerror=alert(1)>.txt', 'text/plain', 'file body'))
+        .build(),
+    );
+    const page = (await http.get('/outbox').expect(200)).text;
+    expect(page).not.toMatch(/<script>window|<b>Boss|<i>"|<img src=x|<b>part|<p onclick/);
+    expect(page).toContain(
+      '<dd class="subject">&#60;script&#62;window.pwned = 1&#60;/script&#62; &#38; &#34;quotes&#34;</dd>',
+    );
+    expect(page).toContain('<dd class="cc">carl@example.com</dd>');
+    expect(page).toContain('<dd class="bcc">&#34;Eve &#60;i&#62;&#34; &#60;eve@example.com&#62;</dd>');
+    expect(page).toContain('<pre class="text">Text &#60;b&#62;part&#60;/b&#62; &#38; more</pre>');
+    expect(page).toContain('srcdoc="&#60;p onclick=&#34;x()&#34;&#62;HTML part&#60;/p&#62;"');
+    expect(page).toContain('&#60;img src=x onerror=alert(1)&#62;.txt</a>');
+  });
+
+  it('downloads an attachment from /outbox, never rendered inline, and 404s an unknown one', async () => {
+    outbox().clear();
+    await http.post('/mail/welcome').send({ to: 'ada@example.com', name: 'Ada' }).expect(201);
+    const [messageId] = outbox().messageIds();
+    const base = `/outbox/${encodeURIComponent(messageId)}/attachments`;
+    const file = await http.get(`${base}/0`).buffer(true).expect(200);
+    expect(file.headers['content-disposition']).toBe("attachment; filename*=UTF-8''getting-started.txt");
+    expect(file.headers['content-type']).toMatch(/^text\/plain/);
+    expect(file.headers['x-content-type-options']).toBe('nosniff');
+    expect(file.text).toBe('Getting started, Ada:\n1. Log in\n2. Explore\n');
+    await http.get(`${base}/1`).expect(404);
+    await http.get(`${base}/x`).expect(404);
+    await http.get(`/outbox/${encodeURIComponent('<nope@example.com>')}/attachments/0`).expect(404);
+  });
+
+  it('clears the outbox with POST /outbox/clear and comes back to the page', async () => {
+    await http.post('/mail/welcome').send({ to: 'ada@example.com' }).expect(201);
+    expect(outbox().sentEmails().length).toBeGreaterThan(0);
+    const res = await http.post('/outbox/clear').type('form').send('').expect(303);
+    expect(res.headers.location).toBe('/outbox');
+    expect(outbox().sentEmails()).toEqual([]);
+    expect((await http.get('/outbox').expect(200)).text).toContain('Nothing sent yet.');
+  });
+});
+
+/** The part of an Express 5 application the route listing reads. */
+interface ExpressLike {
+  router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] };
+}
