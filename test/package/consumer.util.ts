@@ -39,10 +39,10 @@ export async function nodeBinary(major: keyof typeof NODE_VERSIONS): Promise<str
   return bin;
 }
 
-/** A scratch app copied from `test/package/apps/<name>`, with `packages` installed from the registry cache. */
-export async function scratchApp(scratch: string, name: string, packages: string[]): Promise<string> {
+/** A scratch app `name` copied from `test/package/apps/<fixture>`, with `packages` installed (registry cache first). */
+export async function scratchApp(scratch: string, name: string, fixture: string, packages: string[]): Promise<string> {
   const app = join(scratch, name);
-  cpSync(resolve('test', 'package', 'apps', name), app, { recursive: true });
+  cpSync(resolve('test', 'package', 'apps', fixture), app, { recursive: true });
   await exec('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...packages], {
     cwd: app,
     maxBuffer: 16 * 1024 * 1024,

@@ -19,6 +19,17 @@ const NEST11_DEV = [
 ];
 // nodemailer: the app sends through ConsoleEmailBackend; its e2e test overrides EMAIL_BACKEND with a memory outbox.
 const COMMON = ['reflect-metadata@0.2.2', 'rxjs@7.8.2', 'nodemailer@10.6.0'];
+const NEST12 = ['@nestjs/common@12.5.1', '@nestjs/core@12.5.1', '@nestjs/platform-express@12.5.1'];
+/** The ES module app runs Jest in ESM mode (ts-jest `useESM`), which needs TypeScript 6 (or 5.x) and ts-jest 29.4. */
+const ESM_DEV = [
+  'jest@30.5.2',
+  'ts-jest@29.4.15',
+  'typescript@6.0.3',
+  '@types/jest@30.0.0',
+  '@types/node@20.19.43',
+  'supertest@7.3.2',
+  '@types/supertest@7.2.1',
+];
 
 let scratch: string;
 let tarball: string;
@@ -38,7 +49,7 @@ describe('a Nest 11 CommonJS app (as `nest new` generates it)', () => {
   let app: string;
 
   beforeAll(async () => {
-    app = await scratchApp(scratch, 'nest11-cjs', [tarball, ...NEST11, ...COMMON, ...NEST11_DEV]);
+    app = await scratchApp(scratch, 'nest11-cjs', 'nest11-cjs', [tarball, ...NEST11, ...COMMON, ...NEST11_DEV]);
     await npmRun(app, 'build');
   }, 300_000);
 
@@ -48,6 +59,36 @@ describe('a Nest 11 CommonJS app (as `nest new` generates it)', () => {
     ['24', 24],
   ] as const)(
     'on Node %s: node dist/main throttles, and its unit and e2e tests pass under Jest in CommonJS mode',
+    async (_label, major) => {
+      const node = major === undefined ? process.execPath : await nodeBinary(major);
+      const server = await startApp(app, node);
+      try {
+        expect(await throttledStatuses(server.port)).toEqual([200, 200, 200, 429]);
+      } finally {
+        await server.stop();
+      }
+      expect(await npmRun(app, 'test', node)).toMatch(/Tests:\s+1 passed, 1 total/);
+      expect(await npmRun(app, 'test:e2e', node)).toMatch(/Tests:\s+3 passed, 3 total/);
+    },
+    300_000,
+  );
+});
+
+// The same ES module app (`"type": "module"`, nodenext, Jest in ESM mode) on Nest 11 and on Nest 12: both load
+// the package's ES module build.
+describe.each([
+  ['Nest 11', [...NEST11, '@nestjs/testing@11.2.6'], [undefined] as const],
+  ['Nest 12', [...NEST12, '@nestjs/testing@12.1.1'], [undefined, 22, 24] as const],
+])('a %s ES module app', (_nest, nest, nodes) => {
+  let app: string;
+
+  beforeAll(async () => {
+    app = await scratchApp(scratch, `esm-${_nest.replace(' ', '')}`, 'esm', [tarball, ...nest, ...COMMON, ...ESM_DEV]);
+    await npmRun(app, 'build');
+  }, 300_000);
+
+  it.each(nodes.map((major) => [major === undefined ? '20 (this machine)' : String(major), major] as const))(
+    'on Node %s: node dist/main throttles, and its unit and e2e tests pass under Jest in ESM mode',
     async (_label, major) => {
       const node = major === undefined ? process.execPath : await nodeBinary(major);
       const server = await startApp(app, node);
