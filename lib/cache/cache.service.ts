@@ -36,7 +36,9 @@ export class CacheService {
     const namespace = options.namespace ?? 'cache:';
     // On the memory store, cache entries are evicted before sessions and counters (they can be computed again).
     this.backend =
-      backend instanceof MemoryBackend ? backend.namespace(namespace, { evictFirst: true }) : backend.namespace(namespace);
+      backend instanceof MemoryBackend
+        ? backend.namespace(namespace, { evictFirst: true })
+        : backend.namespace(namespace);
     this.memory = plainMemoryBackend(this.backend);
     this.deadline = new Deadline(this.timeoutMs, TIMED_OUT);
   }

@@ -238,7 +238,10 @@ export class MemoryStore {
         const pool = pools[i];
         if (pool.count === 0) continue;
         if (victim === undefined || (pool.evictFirst && !victim.evictFirst)) victim = pool;
-        else if (pool.evictFirst === victim.evictFirst && (byCount ? pool.count > victim.count : pool.bytes > victim.bytes))
+        else if (
+          pool.evictFirst === victim.evictFirst &&
+          (byCount ? pool.count > victim.count : pool.bytes > victim.bytes)
+        )
           victim = pool;
       }
       this.remove(victim!.tail!);
@@ -299,7 +302,8 @@ function expiry(ttlMs: number | null | undefined, now?: number): number {
 
 /** A positive safe integer option, or a RangeError naming it. */
 function positive(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`MemoryBackend ${name} must be a positive integer`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`MemoryBackend ${name} must be a positive integer`);
   return value;
 }
 
