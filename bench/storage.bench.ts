@@ -207,7 +207,8 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
 
   // How cost grows with the key space, and 100 calls in flight.
   for (const size of ctx.quick ? [1_000, 100_000] : [1_000, 100_000, 1_000_000]) {
-    const big = new MemoryBackend({ maxEntries: size * 2 });
+    // Bounded by entries only: at 1,000,000 keys the default 64 MiB maxBytes would evict a part of them.
+    const big = new MemoryBackend({ maxEntries: size * 2, maxBytes: Number.MAX_SAFE_INTEGER });
     const map = new BareAsyncMap();
     for (let i = 0; i < size; i++) {
       await big.set(`s${i}`, i);
