@@ -265,31 +265,6 @@ export class MemoryStore {
   }
 }
 
-/** The value as stored; its counted bytes go to `tally`. */
-function toStored(value: unknown, tally: SizeTally): unknown {
-  switch (typeof value) {
-    case 'string':
-      tally.bytes += stringBytes(value);
-      return value;
-    case 'boolean':
-      tally.bytes += SCALAR_BYTES;
-      return value;
-    case 'number':
-      if (!Number.isFinite(value)) assertJsonValue(value);
-      tally.bytes += SCALAR_BYTES;
-      return value === 0 ? 0 : value; // -0 is stored as 0, as JSON does
-  }
-  if (value === null) {
-    tally.bytes += SCALAR_BYTES;
-    return null;
-  }
-  if (isBytes(value)) {
-    tally.bytes += BYTES_OVERHEAD + value.byteLength;
-    return new StoredBytes(copyBytes(value));
-  }
-  return cloneJsonValue(value, tally);
-}
-
 function fromStored(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (value instanceof StoredBytes) return Buffer.from(value.bytes);
@@ -367,17 +342,45 @@ export class MemoryBackend extends BaseBackend {
     }
   }
 
-  /** Stores a copy of `value` under the full key `k`, or throws when the entry is over `maxEntryBytes`. */
+  /**
+   * Stores `value` under the full key `k` (objects and bytes as private copies, -0 as 0, as JSON
+   * does), or throws when the entry counts more than `maxEntryBytes`.
+   */
   #put(k: string, value: unknown, expiresAt: number): void {
-    const tally = { bytes: ENTRY_BYTES + stringBytes(k) };
-    const stored = toStored(value, tally);
+    let size = ENTRY_BYTES + stringBytes(k);
+    let stored = value;
+    let bytes = false;
+    switch (typeof value) {
+      case 'string':
+        size += stringBytes(value);
+        break;
+      case 'boolean':
+        size += SCALAR_BYTES;
+        break;
+      case 'number':
+        if (!Number.isFinite(value)) assertJsonValue(value);
+        size += SCALAR_BYTES;
+        if (value === 0) stored = 0;
+        break;
+      default:
+        if (value === null) size += SCALAR_BYTES;
+        else if (isBytes(value)) {
+          size += BYTES_OVERHEAD + value.byteLength;
+          bytes = true; // copied once the size is accepted
+        } else {
+          const tally: SizeTally = { bytes: size };
+          stored = cloneJsonValue(value, tally);
+          size = tally.bytes;
+        }
+    }
     const store = this.#store;
-    if (tally.bytes > store.maxEntryBytes) {
+    if (size > store.maxEntryBytes) {
       throw new BackendValueError(
-        `Cannot store a value whose entry counts ${tally.bytes} bytes: more than maxEntryBytes (${store.maxEntryBytes}); nothing was changed`,
+        `Cannot store a value whose entry counts ${size} bytes: more than maxEntryBytes (${store.maxEntryBytes}); nothing was changed`,
       );
     }
-    store.put(k, stored, tally.bytes, expiresAt, this.#pool);
+    if (bytes) stored = new StoredBytes(copyBytes(value as Uint8Array));
+    store.put(k, stored, size, expiresAt, this.#pool);
   }
 
   get<V = unknown>(key: string): Promise<V | undefined> {

@@ -51,7 +51,7 @@ describe.each([
 
   it('refuses a deep value inside setMany', async () => {
     await expect(
-      backend.setMany([
+      backend.setMany<unknown>([
         { key: 'ok', value: 1 },
         { key: 'bad', value: { list: nested(5000, 'array') } },
       ]),
