@@ -161,11 +161,12 @@ export class MemoryStore {
     if (entry !== undefined) {
       entry.value = value;
       entry.expiresAt = expiresAt;
+      this.touch(entry);
       const delta = size - entry.size;
+      if (delta === 0) return; // the usual overwrite: same key, same kind of value
       entry.size = size;
       entry.pool.bytes += delta;
       this.bytes += delta;
-      this.touch(entry);
       if (delta > 0 && this.bytes > this.maxBytes) this.shrink();
       return;
     }
