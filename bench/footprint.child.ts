@@ -11,7 +11,8 @@ async function main(): Promise<void> {
   const before = process.memoryUsage().heapUsed;
   let keep: unknown;
   if (which === 'ours') {
-    const backend = new MemoryBackend({ maxEntries: count * 2 });
+    // Bounded by entries only, as lru-cache is: the default 64 MiB maxBytes would evict a part of 1M keys.
+    const backend = new MemoryBackend({ maxEntries: count * 2, maxBytes: Number.MAX_SAFE_INTEGER });
     for (let i = 0; i < count; i++) await backend.set(`key:${i}`, `value-${i}`, 3_600_000);
     keep = backend;
   } else {

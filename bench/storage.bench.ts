@@ -207,7 +207,8 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
 
   // How cost grows with the key space, and 100 calls in flight.
   for (const size of ctx.quick ? [1_000, 100_000] : [1_000, 100_000, 1_000_000]) {
-    const big = new MemoryBackend({ maxEntries: size * 2 });
+    // Bounded by entries only: at 1,000,000 keys the default 64 MiB maxBytes would evict a part of them.
+    const big = new MemoryBackend({ maxEntries: size * 2, maxBytes: Number.MAX_SAFE_INTEGER });
     const map = new BareAsyncMap();
     for (let i = 0; i < size; i++) {
       await big.set(`s${i}`, i);
@@ -246,6 +247,37 @@ export async function runStorageBench(ctx: BenchContext): Promise<Comparison[]> 
       ),
     );
     await big.close();
+  }
+
+  // Inserts of new keys into a full store, each evicting one, against the same inserts below the bound
+  // (#28.12: a fresh Map iterator per eviction once cost ~100x). The store below the bound is emptied
+  // between calls (untimed) before it reaches the bound, so it never evicts.
+  {
+    const bound = 100_000;
+    const full = new MemoryBackend({ maxEntries: bound });
+    const roomy = new MemoryBackend({ maxEntries: bound });
+    for (let i = 0; i < bound; i++) await full.set(`f${i}`, i);
+    let fullNext = bound;
+    let roomyNext = 0;
+    out.push(
+      await cmp(
+        {
+          ...mem(
+            `set a new key, at the bound (each set evicts one), ${bound.toLocaleString('en-US')} keys`,
+            'MemoryBackend below its bound',
+            { ratio: 0.5, text: '>= 50% of inserts below the bound' },
+          ),
+          oursLabel: 'MemoryBackend at its bound',
+        },
+        () => sequentialOps(n, () => full.set(`f${fullNext}`, fullNext++)),
+        async () => {
+          if (roomy.size > bound - n) await roomy.clear();
+          return sequentialOps(n, () => roomy.set(`r${roomyNext}`, roomyNext++));
+        },
+      ),
+    );
+    await full.close();
+    await roomy.close();
   }
 
   // Redis: 100 calls in flight on one connection, shared by both sides.

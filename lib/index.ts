@@ -7,6 +7,7 @@ export {
   type Backend,
   MemoryBackend,
   type MemoryBackendOptions,
+  type MemoryNamespaceOptions,
   RedisBackend,
   type RedisBackendOptions,
   type RedisClient,

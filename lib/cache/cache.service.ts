@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { Backend, MemoryBackend } from '../storage/index.js';
+import { BackendValueError } from '../errors/index.js';
+import { type Backend, MemoryBackend } from '../storage/index.js';
 import { plainMemoryBackend } from '../storage/memory.backend.js';
 import { hashKey } from '../utils/hash.util.js';
 import { Deadline, OutageReporter } from '../utils/outage.util.js';
@@ -33,7 +34,12 @@ export class CacheService {
   constructor(backend: Backend, options: CacheModuleOptions = {}) {
     this.defaultTtlMs = assertCacheTtl(options.ttlMs ?? 5000, 'cache.ttlMs');
     this.timeoutMs = assertCacheTtl(options.timeoutMs ?? 250, 'cache.timeoutMs');
-    this.backend = backend.namespace(options.namespace ?? 'cache:');
+    const namespace = options.namespace ?? 'cache:';
+    // On the memory store, cache entries are evicted before sessions and counters (they can be computed again).
+    this.backend =
+      backend instanceof MemoryBackend
+        ? backend.namespace(namespace, { evictFirst: true })
+        : backend.namespace(namespace);
     this.memory = plainMemoryBackend(this.backend);
     this.deadline = new Deadline(this.timeoutMs, TIMED_OUT);
   }
@@ -127,6 +133,8 @@ export class CacheService {
       if (done === true) this.outage.ok();
       else this.outage.failed(new Error(`write not acknowledged within ${this.timeoutMs} ms`));
     } catch (err) {
+      // A value the backend refuses (e.g. over the memory store's maxEntryBytes) is just not cached: no outage.
+      if (err instanceof BackendValueError) return;
       this.outage.failed(err);
     }
   }

@@ -1,5 +1,5 @@
 export type { Backend } from './backend.interface.js';
-export { MemoryBackend, type MemoryBackendOptions } from './memory.backend.js';
+export { MemoryBackend, type MemoryBackendOptions, type MemoryNamespaceOptions } from './memory.backend.js';
 export {
   RedisBackend,
   type RedisBackendOptions,

@@ -2,27 +2,88 @@ import { BackendValueError } from '../errors/backend-value.error.js';
 import type { Backend } from './backend.interface.js';
 import { BaseBackend } from './base.backend.js';
 import { assertDelta, assertKey, assertTtl } from './storage.validation.js';
-import { assertJsonValue, cloneJsonValue, copyBytes, copyJsonValue, isBytes } from './value.codec.js';
+import {
+  assertJsonValue,
+  cloneJsonValue,
+  copyBytes,
+  copyJsonValue,
+  isBytes,
+  type SizeTally,
+  stringBytes,
+} from './value.codec.js';
 
 /** Options of {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
   /** Most entries kept; past it the least recently used are evicted. @default 100000 */
   maxEntries?: number;
+  /**
+   * Most bytes kept, as counted (an estimate of the heap the entries take: 2 bytes per character of
+   * keys and strings, see the README); past it the least recently used are evicted. @default 67108864 (64 MiB)
+   */
+  maxBytes?: number;
+  /**
+   * Largest entry `set` accepts, counted like `maxBytes` (key and overhead included); a larger one is
+   * refused with `BackendValueError` and nothing is changed. @default maxBytes / 16 (4 MiB at the default)
+   */
+  maxEntryBytes?: number;
   /** How often the background sweep drops expired entries, in ms. @default 5000 */
   sweepIntervalMs?: number;
 }
+
+/** Options of {@link MemoryBackend.namespace}. */
+export interface MemoryNamespaceOptions {
+  /**
+   * Evict this namespace's entries before any other's when the store is full: for data that can be
+   * computed again (the cache interceptor's namespace is created so). @default false
+   */
+  evictFirst?: boolean;
+}
+
+/** Default of {@link MemoryBackendOptions.maxBytes}: 64 MiB. */
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+/** Counted bytes of an entry besides its key and value: its Map slot and its record. */
+const ENTRY_BYTES = 112;
+/** Counted bytes of stored bytes besides their length: the Buffer and its record. */
+const BYTES_OVERHEAD = 96;
+/** Counted bytes of a number or boolean value. */
+const SCALAR_BYTES = 16;
+/** Namespaces that get an eviction pool of their own; later ones share the root's. */
+const MAX_POOLS = 32;
 
 /** Bytes as stored: a private copy, returned as a fresh Buffer on every read. */
 class StoredBytes {
   constructor(readonly bytes: Buffer) {}
 }
 
-interface Entry {
-  value: unknown;
-  /** Expiry as epoch ms, or 0 for none. */
-  expiresAt: number;
-  /** Read or written since it last reached the front of the eviction queue (the CLOCK bit). */
-  used: boolean;
+/**
+ * @internal The entries of one namespace in least-recently-used order: a doubly linked list from
+ * `head` (most recent) to `tail` (the next to evict), with its entry count and counted bytes.
+ */
+export class Pool {
+  head: Entry | null = null;
+  tail: Entry | null = null;
+  count = 0;
+  bytes = 0;
+
+  constructor(public evictFirst: boolean) {}
+}
+
+/** @internal One stored value, linked into its pool's LRU list. */
+export class Entry {
+  /** The neighbour used more recently, or null at the head. */
+  prev: Entry | null = null;
+  /** The neighbour used less recently, or null at the tail. */
+  next: Entry | null = null;
+
+  constructor(
+    readonly key: string,
+    public value: unknown,
+    /** Expiry as epoch ms, or 0 for none. */
+    public expiresAt: number,
+    /** Counted bytes (see {@link MemoryBackendOptions.maxBytes}). */
+    public size: number,
+    readonly pool: Pool,
+  ) {}
 }
 
 const SWEEP_BATCH = 20_000;
@@ -31,105 +92,178 @@ const TRUE = Promise.resolve(true);
 const FALSE = Promise.resolve(false);
 const DONE = Promise.resolve();
 
-/** Entries given a second chance per eviction at most, which bounds the work of one insert. */
-const MAX_SECOND_CHANCES = 32;
-
 /**
- * @internal The map and sweep timer shared by a memory backend and its namespaces.
- * Eviction is CLOCK (second chance), the usual O(1) approximation of LRU: map order is insertion
- * order, a read or write only sets the entry's `used` bit, and when the map is full the oldest
- * entries that were used since they were last looked at are moved to the back (bit cleared)
- * until an unused one is found and evicted. Reads therefore cost one hash lookup, not three.
+ * @internal The map, eviction pools and sweep timer shared by a memory backend and its namespaces.
+ * Every entry sits in one hash map (one lookup per read) and in the LRU list of its pool: a read or
+ * write moves it to the head, eviction takes a tail, so both are O(1). Each namespace made from the
+ * root backend has a pool of its own (keys written through the root form one more, the throttler's
+ * counters among them). When the store is past `maxEntries` or `maxBytes`, the victim is the tail of
+ * an `evictFirst` pool (the cache's) while one holds entries, else of the pool holding the most
+ * (entries or bytes, whichever bound is exceeded): a flood in one namespace evicts its own entries,
+ * never a smaller namespace's.
  */
 export class MemoryStore {
   readonly map = new Map<string, Entry>();
-  private cursor: MapIterator<[string, Entry]> | undefined;
+  /** The pool of keys written through the root backend (and of namespaces past {@link MAX_POOLS}). */
+  readonly root = new Pool(false);
+  /** Counted bytes of every entry. */
+  bytes = 0;
+  private readonly pools: Pool[] = [this.root];
+  private readonly named = new Map<string, Pool>();
+  private cursor: MapIterator<Entry> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly maxEntries: number,
+    readonly maxBytes: number,
+    readonly maxEntryBytes: number,
     sweepIntervalMs: number,
   ) {
     this.timer = setInterval(() => this.sweep(), sweepIntervalMs);
     this.timer.unref();
   }
 
+  /** The pool of the namespace `prefix` (created on first use); the root's once there are {@link MAX_POOLS}. */
+  pool(prefix: string, evictFirst: boolean): Pool {
+    let pool = this.named.get(prefix);
+    if (pool === undefined) {
+      if (this.pools.length >= MAX_POOLS) return this.root;
+      pool = new Pool(evictFirst);
+      this.named.set(prefix, pool);
+      this.pools.push(pool);
+    } else if (evictFirst) {
+      pool.evictFirst = true;
+    }
+    return pool;
+  }
+
   /** Drops up to one batch of expired entries, resuming where the previous sweep stopped. */
   sweep(): void {
     const now = Date.now();
-    this.cursor ??= this.map.entries();
+    this.cursor ??= this.map.values();
     for (let i = 0; i < SWEEP_BATCH; i++) {
       const next = this.cursor.next();
       if (next.done) {
         this.cursor = undefined;
         return;
       }
-      const [key, entry] = next.value;
-      if (entry.expiresAt !== 0 && entry.expiresAt <= now) this.map.delete(key);
+      const entry = next.value;
+      if (entry.expiresAt !== 0 && entry.expiresAt <= now) this.remove(entry);
     }
   }
 
-  /** Stores `value` under `key`, evicting past the bound (see the class comment). */
-  put(key: string, value: unknown, expiresAt: number): void {
-    const map = this.map;
-    const entry = map.get(key);
+  /**
+   * Stores `value` (counted `size` bytes) under `key`: a new entry joins `pool`, an existing one
+   * keeps its pool. Evicts past the bounds (see the class comment).
+   */
+  put(key: string, value: unknown, size: number, expiresAt: number, pool: Pool): void {
+    const entry = this.map.get(key);
     if (entry !== undefined) {
       entry.value = value;
       entry.expiresAt = expiresAt;
-      entry.used = true;
+      this.touch(entry);
+      const delta = size - entry.size;
+      if (delta === 0) return; // the usual overwrite: same key, same kind of value
+      entry.size = size;
+      entry.pool.bytes += delta;
+      this.bytes += delta;
+      if (delta > 0 && this.bytes > this.maxBytes) this.shrink();
       return;
     }
-    map.set(key, { value, expiresAt, used: false });
-    if (map.size > this.maxEntries) this.evict();
+    const added = new Entry(key, value, expiresAt, size, pool);
+    this.map.set(key, added);
+    const head = pool.head;
+    if (head === null) pool.tail = added;
+    else {
+      head.prev = added;
+      added.next = head;
+    }
+    pool.head = added;
+    pool.count++;
+    pool.bytes += size;
+    this.bytes += size;
+    if (this.map.size > this.maxEntries || this.bytes > this.maxBytes) this.shrink();
   }
 
-  /** The live entry for `key` at `now` (the clock by default), marked used; an expired entry is dropped. */
+  /** The live entry for `key` at `now` (the clock by default), made the most recent; an expired entry is dropped. */
   live(key: string, now?: number): Entry | undefined {
     const entry = this.map.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt !== 0 && entry.expiresAt <= (now ?? Date.now())) {
-      this.map.delete(key);
+      this.remove(entry);
       return undefined;
     }
-    entry.used = true;
+    this.touch(entry);
     return entry;
   }
 
-  /** Removes one entry: the oldest unused one, after giving used ones a second chance. */
-  private evict(): void {
-    const map = this.map;
-    for (let i = 0; i < MAX_SECOND_CHANCES; i++) {
-      const key = map.keys().next().value as string;
-      const entry = map.get(key)!;
-      if (!entry.used) {
-        map.delete(key);
-        return;
+  /** Moves `entry` to the head of its pool's list. */
+  private touch(entry: Entry): void {
+    const pool = entry.pool;
+    const head = pool.head!;
+    if (head === entry) return;
+    // Not the head, so it has a previous neighbour.
+    const prev = entry.prev!;
+    const next = entry.next;
+    prev.next = next;
+    if (next === null) pool.tail = prev;
+    else next.prev = prev;
+    entry.prev = null;
+    entry.next = head;
+    head.prev = entry;
+    pool.head = entry;
+  }
+
+  /** Removes `entry` from the map and its pool. */
+  remove(entry: Entry): void {
+    this.map.delete(entry.key);
+    const pool = entry.pool;
+    const { prev, next } = entry;
+    if (prev === null) pool.head = next;
+    else prev.next = next;
+    if (next === null) pool.tail = prev;
+    else next.prev = prev;
+    entry.prev = entry.next = null;
+    pool.count--;
+    pool.bytes -= entry.size;
+    this.bytes -= entry.size;
+  }
+
+  /** Evicts until the store is within both bounds (see the class comment for the victim). */
+  private shrink(): void {
+    const pools = this.pools;
+    while (this.map.size > this.maxEntries || this.bytes > this.maxBytes) {
+      const byCount = this.map.size > this.maxEntries;
+      let victim: Pool | undefined;
+      for (let i = 0; i < pools.length; i++) {
+        const pool = pools[i];
+        if (pool.count === 0) continue;
+        if (victim === undefined || (pool.evictFirst && !victim.evictFirst)) victim = pool;
+        else if (
+          pool.evictFirst === victim.evictFirst &&
+          (byCount ? pool.count > victim.count : pool.bytes > victim.bytes)
+        )
+          victim = pool;
       }
-      entry.used = false;
-      map.delete(key);
-      map.set(key, entry);
+      this.remove(victim!.tail!);
     }
-    map.delete(map.keys().next().value as string);
+  }
+
+  /** Removes every entry. */
+  clear(): void {
+    this.map.clear();
+    this.cursor = undefined;
+    this.bytes = 0;
+    for (const pool of this.pools) {
+      pool.head = pool.tail = null;
+      pool.count = pool.bytes = 0;
+    }
   }
 
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
   }
-}
-
-function toStored(value: unknown): unknown {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return value;
-    case 'number':
-      if (!Number.isFinite(value)) assertJsonValue(value);
-      return value === 0 ? 0 : value; // -0 is stored as 0, as JSON does
-  }
-  if (value === null) return null;
-  if (isBytes(value)) return new StoredBytes(copyBytes(value));
-  return cloneJsonValue(value);
 }
 
 function fromStored(value: unknown): unknown {
@@ -142,34 +276,49 @@ function expiry(ttlMs: number | null | undefined, now?: number): number {
   return ttlMs == null ? 0 : (now ?? Date.now()) + ttlMs;
 }
 
+/** A positive safe integer option, or a RangeError naming it. */
+function positive(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`MemoryBackend ${name} must be a positive integer`);
+  return value;
+}
+
+/** The internal second argument of the constructor: the store and place of a namespace view. */
+interface View {
+  store: MemoryStore;
+  prefix: string;
+  pool: Pool;
+}
+
 /**
  * The embedded default backend: an in-process LRU map with TTL, lazy expiry and one `unref()`ed
- * sweep timer. Objects and bytes are copied in and out; primitives are kept as they are.
+ * sweep timer, bounded by entries and by counted bytes, each namespace evicted on its own (see
+ * {@link MemoryStore}). Objects and bytes are copied in and out; primitives are kept as they are.
  */
 export class MemoryBackend extends BaseBackend {
   readonly #store: MemoryStore;
   readonly #prefix: string;
+  readonly #pool: Pool;
   readonly #owner: boolean;
 
   /** Creates a backend with its own store; the second argument is internal (namespace views). */
-  constructor(options: MemoryBackendOptions = {}, view?: { store: MemoryStore; prefix: string }) {
+  constructor(options: MemoryBackendOptions = {}, view?: View) {
     super();
     if (view) {
       this.#store = view.store;
       this.#prefix = view.prefix;
+      this.#pool = view.pool;
       this.#owner = false;
       return;
     }
-    const maxEntries = options.maxEntries ?? 100_000;
-    const sweep = options.sweepIntervalMs ?? 5_000;
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
-      throw new RangeError('MemoryBackend maxEntries must be a positive integer');
-    }
-    if (!Number.isSafeInteger(sweep) || sweep < 1) {
-      throw new RangeError('MemoryBackend sweepIntervalMs must be a positive integer');
-    }
-    this.#store = new MemoryStore(maxEntries, sweep);
+    const maxEntries = positive(options.maxEntries ?? 100_000, 'maxEntries');
+    const maxBytes = positive(options.maxBytes ?? DEFAULT_MAX_BYTES, 'maxBytes');
+    const maxEntryBytes = positive(options.maxEntryBytes ?? Math.max(1, Math.floor(maxBytes / 16)), 'maxEntryBytes');
+    const sweep = positive(options.sweepIntervalMs ?? 5_000, 'sweepIntervalMs');
+    if (maxEntryBytes > maxBytes) throw new RangeError('MemoryBackend maxEntryBytes must not exceed maxBytes');
+    this.#store = new MemoryStore(maxEntries, maxBytes, maxEntryBytes, sweep);
     this.#prefix = '';
+    this.#pool = this.#store.root;
     this.#owner = true;
   }
 
@@ -178,15 +327,61 @@ export class MemoryBackend extends BaseBackend {
     return this.#store.map.size;
   }
 
+  /** Counted bytes of the whole store (what `maxBytes` bounds), expired entries not yet swept included. */
+  get bytes(): number {
+    return this.#store.bytes;
+  }
+
   set<V>(key: string, value: V, ttlMs?: number | null): Promise<void> {
     try {
       assertKey(key);
       assertTtl(ttlMs);
-      this.#store.put(this.#prefix + key, toStored(value), expiry(ttlMs));
+      this.#put(this.#prefix + key, value, expiry(ttlMs));
       return DONE;
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * Stores `value` under the full key `k` (objects and bytes as private copies, -0 as 0, as JSON
+   * does), or throws when the entry counts more than `maxEntryBytes`.
+   */
+  #put(k: string, value: unknown, expiresAt: number): void {
+    let size = ENTRY_BYTES + stringBytes(k);
+    let stored = value;
+    let bytes = false;
+    switch (typeof value) {
+      case 'string':
+        size += stringBytes(value);
+        break;
+      case 'boolean':
+        size += SCALAR_BYTES;
+        break;
+      case 'number':
+        if (!Number.isFinite(value)) assertJsonValue(value);
+        size += SCALAR_BYTES;
+        if (value === 0) stored = 0;
+        break;
+      default:
+        if (value === null) size += SCALAR_BYTES;
+        else if (isBytes(value)) {
+          size += BYTES_OVERHEAD + value.byteLength;
+          bytes = true; // copied once the size is accepted
+        } else {
+          const tally: SizeTally = { bytes: size };
+          stored = cloneJsonValue(value, tally);
+          size = tally.bytes;
+        }
+    }
+    const store = this.#store;
+    if (size > store.maxEntryBytes) {
+      throw new BackendValueError(
+        `Cannot store a value whose entry counts ${size} bytes: more than maxEntryBytes (${store.maxEntryBytes}); nothing was changed`,
+      );
+    }
+    if (bytes) stored = new StoredBytes(copyBytes(value as Uint8Array));
+    store.put(k, stored, size, expiresAt, this.#pool);
   }
 
   get<V = unknown>(key: string): Promise<V | undefined> {
@@ -208,10 +403,9 @@ export class MemoryBackend extends BaseBackend {
   delete(key: string): Promise<boolean> {
     try {
       assertKey(key);
-      const k = this.#prefix + key;
-      const entry = this.#store.map.get(k);
+      const entry = this.#store.map.get(this.#prefix + key);
       if (entry === undefined) return FALSE;
-      this.#store.map.delete(k);
+      this.#store.remove(entry);
       return entry.expiresAt !== 0 && entry.expiresAt <= Date.now() ? FALSE : TRUE;
     } catch (err) {
       return Promise.reject(err);
@@ -266,7 +460,7 @@ export class MemoryBackend extends BaseBackend {
     const k = this.#prefix + key;
     const entry = this.#store.live(k, now);
     if (entry === undefined) {
-      this.#store.put(k, delta, expiry(ttlMs, now));
+      this.#store.put(k, delta, ENTRY_BYTES + stringBytes(k) + SCALAR_BYTES, expiry(ttlMs, now), this.#pool);
       return delta;
     }
     const current = entry.value;
@@ -300,24 +494,32 @@ export class MemoryBackend extends BaseBackend {
       assertTtl(ttlMs);
       const k = this.#prefix + key;
       if (this.#store.live(k) !== undefined) return FALSE;
-      this.#store.put(k, toStored(value), expiry(ttlMs));
+      this.#put(k, value, expiry(ttlMs));
       return TRUE;
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  namespace(prefix: string): Backend {
+  /**
+   * A view of the same store under `prefix`. A namespace of the root backend is evicted on its own
+   * (see {@link MemoryStore}); a namespace of a namespace shares its parent's pool, unless `evictFirst`.
+   */
+  namespace(prefix: string, options: MemoryNamespaceOptions = {}): MemoryBackend {
     assertKey(prefix);
-    return new MemoryBackend({}, { store: this.#store, prefix: this.#prefix + prefix });
+    const full = this.#prefix + prefix;
+    const store = this.#store;
+    const evictFirst = options.evictFirst === true;
+    const pool = evictFirst || this.#pool === store.root ? store.pool(full, evictFirst) : this.#pool;
+    return new MemoryBackend({}, { store, prefix: full, pool });
   }
 
   clear(): Promise<void> {
-    const map = this.#store.map;
+    const store = this.#store;
     if (this.#prefix === '') {
-      map.clear();
+      store.clear();
     } else {
-      for (const key of map.keys()) if (key.startsWith(this.#prefix)) map.delete(key);
+      for (const entry of store.map.values()) if (entry.key.startsWith(this.#prefix)) store.remove(entry);
     }
     return DONE;
   }

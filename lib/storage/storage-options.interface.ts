@@ -12,6 +12,10 @@ export interface MemoryStorageOptions {
   type: 'memory';
   /** Most entries kept before least-recently-used eviction. @default 100000 */
   maxEntries?: number;
+  /** Most bytes kept, as counted (2 bytes per character of keys and strings, plus overheads). @default 67108864 (64 MiB) */
+  maxBytes?: number;
+  /** Largest entry a `set` accepts, counted like `maxBytes`; larger ones are refused. @default maxBytes / 16 */
+  maxEntryBytes?: number;
   /** Interval of the background expiry sweep, in ms. @default 5000 */
   sweepIntervalMs?: number;
 }

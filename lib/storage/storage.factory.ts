@@ -22,8 +22,8 @@ export function createStorageBackend(options: StorageOptions | undefined): Owned
   if (options === undefined) return { backend: new MemoryBackend(), owned: true };
   if (isBackend(options)) return { backend: options, owned: false };
   if (options.type === 'memory') {
-    const { maxEntries, sweepIntervalMs } = options;
-    return { backend: new MemoryBackend({ maxEntries, sweepIntervalMs }), owned: true };
+    const { maxEntries, maxBytes, maxEntryBytes, sweepIntervalMs } = options;
+    return { backend: new MemoryBackend({ maxEntries, maxBytes, maxEntryBytes, sweepIntervalMs }), owned: true };
   }
   if (options.type === 'redis') {
     const { url, cluster, options: clientOptions, client, ...backendOptions } = options;

@@ -16,6 +16,13 @@ function refuse(value: unknown, path: string): never {
   );
 }
 
+/**
+ * Deepest nesting of arrays and objects a stored value may have. Deeper values are refused with a
+ * {@link BackendSerializationError} before any recursive walk (or `JSON.stringify`) could run out
+ * of stack and throw a raw `RangeError`.
+ */
+export const MAX_DEPTH = 1000;
+
 /** The slow path after a failed check: walks again with paths and throws what is wrong, and where. */
 function explain(value: unknown, path: string, ancestors: object[]): void {
   switch (typeof value) {
@@ -29,6 +36,11 @@ function explain(value: unknown, path: string, ancestors: object[]): void {
       if (value === null) return;
       if (ancestors.includes(value)) {
         throw new BackendSerializationError(`Cannot store a circular structure (at ${path})`);
+      }
+      if (ancestors.length === MAX_DEPTH) {
+        throw new BackendSerializationError(
+          `Cannot store a value nested deeper than ${MAX_DEPTH} levels of arrays and objects (at ${path.length > 200 ? `${path.slice(0, 200)}...` : path})`,
+        );
       }
       ancestors.push(value);
       if (Array.isArray(value)) {
@@ -85,12 +97,81 @@ function isJsonValue(value: unknown, depth: number): boolean {
 }
 
 /**
+ * The exact walk of {@link explain}, with a stack overflow (the caller was already deep in its
+ * stack) reported as the serialization error it is rather than as a raw `RangeError`.
+ */
+function explainOrRefuse(value: unknown): void {
+  try {
+    explain(value, 'value', []);
+  } catch (err) {
+    throw asSerializationError(err);
+  }
+}
+
+/** `err` itself, or a stack overflow as a {@link BackendSerializationError} (with it as the cause). */
+function asSerializationError(err: unknown): unknown {
+  if (!(err instanceof RangeError)) return err;
+  return new BackendSerializationError(`Cannot store the value: walking it ran out of stack (${err.message})`, {
+    cause: err,
+  });
+}
+
+/**
  * Checks that `value` is JSON data that round-trips exactly (no functions, symbols, `undefined`,
- * BigInt, non-finite numbers, class instances or cycles); the error names the offending path.
+ * BigInt, non-finite numbers, class instances, cycles, nesting past {@link MAX_DEPTH}); the error
+ * names the offending path.
  */
 export function assertJsonValue(value: unknown): void {
   // The exact walk throws for anything wrong; it returns for valid data nested deeper than the bound.
-  if (!isJsonValue(value, 0)) explain(value, 'value', []);
+  if (!isJsonValue(value, 0)) explainOrRefuse(value);
+}
+
+/** Counted bytes of a string: 2 per UTF-16 unit (V8 keeps 1 or 2 bytes per unit) and a 16-byte header. */
+export function stringBytes(text: string): number {
+  return 16 + 2 * text.length;
+}
+
+/** Counted bytes of a number (a heap number at most). */
+const NUMBER_BYTES = 16;
+/** Counted bytes of an array or object before its elements or properties. */
+const CONTAINER_BYTES = 32;
+/** Counted bytes of one array element's slot. */
+const SLOT_BYTES = 8;
+/** Counted bytes of one property besides its key's text and its value: key and value slots. */
+const PROPERTY_BYTES = 16;
+
+/**
+ * The running total of the bytes {@link cloneJsonValue} counts for a value: an estimate of the heap
+ * its copy takes (strings at 2 bytes per unit, numbers 16, arrays and objects 32 plus 8 per element
+ * or 16 plus the key's text per property), which the memory backend bounds.
+ */
+export interface SizeTally {
+  bytes: number;
+}
+
+/** The bytes {@link cloneJsonValue} counts for `value` (already validated), walked on its own. */
+function sizeOfJson(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return stringBytes(value);
+    case 'number':
+      return NUMBER_BYTES;
+    case 'object': {
+      if (value === null) return 0;
+      if (Array.isArray(value)) {
+        let n = CONTAINER_BYTES + SLOT_BYTES * value.length;
+        for (let i = 0; i < value.length; i++) n += sizeOfJson(value[i]);
+        return n;
+      }
+      let n = CONTAINER_BYTES;
+      for (const k of Object.keys(value)) {
+        n += PROPERTY_BYTES + stringBytes(k) + sizeOfJson((value as Record<string, unknown>)[k]);
+      }
+      return n;
+    }
+    default:
+      return 0;
+  }
 }
 
 /** Sets `out[key] = value` as an own data property, even for the key "__proto__". */
@@ -104,22 +185,29 @@ function define(out: Record<string, unknown>, key: string, value: unknown): void
 
 const INVALID: unique symbol = Symbol('invalid');
 
-/** Deep copy of JSON data nested at most {@link FAST_DEPTH} deep, or INVALID at the first value it cannot take. */
-function cloneOrInvalid(value: unknown, depth: number): unknown {
+/**
+ * Deep copy of JSON data nested at most {@link FAST_DEPTH} deep, or INVALID at the first value it
+ * cannot take; adds the copy's counted bytes to `tally` (see {@link SizeTally}).
+ */
+function cloneOrInvalid(value: unknown, depth: number, tally: SizeTally): unknown {
   switch (typeof value) {
     case 'string':
+      tally.bytes += stringBytes(value);
+      return value;
     case 'boolean':
       return value;
     case 'number':
       if (!Number.isFinite(value)) return INVALID;
+      tally.bytes += NUMBER_BYTES;
       return value === 0 ? 0 : value;
     case 'object': {
       if (value === null) return null;
       if (depth === FAST_DEPTH) return INVALID;
       if (Array.isArray(value)) {
+        tally.bytes += CONTAINER_BYTES + SLOT_BYTES * value.length;
         const arr = new Array(value.length);
         for (let i = 0; i < value.length; i++) {
-          const item = cloneOrInvalid(value[i], depth + 1);
+          const item = cloneOrInvalid(value[i], depth + 1, tally);
           if (item === INVALID) return INVALID;
           arr[i] = item;
         }
@@ -130,8 +218,10 @@ function cloneOrInvalid(value: unknown, depth: number): unknown {
       // Object.keys, not for...in: a copy must never pick up keys from a polluted Object.prototype.
       const obj: Record<string, unknown> = {};
       const keys = Object.keys(value);
+      tally.bytes += CONTAINER_BYTES;
       for (let i = 0; i < keys.length; i++) {
-        const item = cloneOrInvalid((value as Record<string, unknown>)[keys[i]], depth + 1);
+        tally.bytes += PROPERTY_BYTES + stringBytes(keys[i]);
+        const item = cloneOrInvalid((value as Record<string, unknown>)[keys[i]], depth + 1, tally);
         if (item === INVALID) return INVALID;
         define(obj, keys[i], item);
       }
@@ -144,14 +234,22 @@ function cloneOrInvalid(value: unknown, depth: number): unknown {
 
 /**
  * Validates like {@link assertJsonValue} and returns a deep copy in the same walk, so the memory
- * backend stores objects that share nothing with the caller's.
+ * backend stores objects that share nothing with the caller's; the copy's counted bytes are added
+ * to `tally` when one is given.
  */
-export function cloneJsonValue(value: unknown): unknown {
-  const out = cloneOrInvalid(value, 0);
+export function cloneJsonValue(value: unknown, tally: SizeTally = { bytes: 0 }): unknown {
+  const start = tally.bytes;
+  const out = cloneOrInvalid(value, 0, tally);
   if (out !== INVALID) return out;
-  // Invalid (the exact walk throws and says where), or valid but deeper than the bound.
-  explain(value, 'value', []);
-  return copyJsonValue(value);
+  // Invalid (the exact walk throws and says where), or valid but deeper than the fast bound.
+  explainOrRefuse(value);
+  try {
+    const copy = copyJsonValue(value);
+    tally.bytes = start + sizeOfJson(copy);
+    return copy;
+  } catch (err) {
+    throw asSerializationError(err);
+  }
 }
 
 /** Deep copy of JSON data that was already validated by {@link cloneJsonValue}. */
@@ -203,7 +301,11 @@ export function encodeValue(value: unknown): string {
   if (isBytes(value))
     return BYTES_MARK + Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
   assertJsonValue(value);
-  return JSON.stringify(value);
+  try {
+    return JSON.stringify(value);
+  } catch (err) {
+    throw asSerializationError(err);
+  }
 }
 
 /** Reverses {@link encodeValue} (JSON strings written before the text mark still decode); anything else is a serialization error. */
