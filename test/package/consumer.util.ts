@@ -63,10 +63,14 @@ export async function npmRun(app: string, script: string, node = process.execPat
 }
 
 /** Starts `node dist/main` of `app` on a free port and returns the port and a stop function. */
-export async function startApp(app: string, node = process.execPath): Promise<{ port: number; stop(): Promise<void> }> {
+export async function startApp(
+  app: string,
+  node = process.execPath,
+  env: Record<string, string> = {},
+): Promise<{ port: number; stop(): Promise<void> }> {
   const child = spawn(node, ['dist/main'], {
     cwd: app,
-    env: { ...withoutJestEnv(), PORT: '0' },
+    env: { ...withoutJestEnv(), PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
 import { rmSync } from 'node:fs';
+import { redisUrl, uniquePrefix } from '../utils/redis-env.js';
 import { nodeBinary, npmRun, packTarball, scratchApp, startApp } from './consumer.util.js';
 
 /**
@@ -102,4 +104,50 @@ describe.each([
     },
     300_000,
   );
+});
+
+describe('a Nest 12 ES module app on Fastify, with @fastify/session and Redis', () => {
+  let app: string;
+
+  beforeAll(async () => {
+    app = await scratchApp(scratch, 'esm-fastify', 'esm-fastify', [
+      tarball,
+      '@nestjs/common@12.5.1',
+      '@nestjs/core@12.5.1',
+      '@nestjs/platform-fastify@12.5.0',
+      '@fastify/cookie@11.1.5',
+      '@fastify/session@11.1.3',
+      'ioredis@6.0.0',
+      ...COMMON,
+      'typescript@6.0.3',
+      '@types/node@20.19.43',
+    ]);
+    await npmRun(app, 'build');
+  }, 300_000);
+
+  it('throttles, keeps its sessions in Redis and caches a route', async () => {
+    const prefix = uniquePrefix('consumer-fastify:');
+    const server = await startApp(app, process.execPath, { REDIS_URL: redisUrl(), KEY_PREFIX: prefix });
+    const redis = new Redis(redisUrl());
+    try {
+      const base = `http://127.0.0.1:${server.port}`;
+      expect(await throttledStatuses(server.port)).toEqual([200, 200, 200, 429]);
+
+      const first = await fetch(`${base}/visits`);
+      const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0];
+      expect(cookie).toMatch(/^sessionId=/);
+      const second = await fetch(`${base}/visits`, { headers: { cookie } });
+      expect([await first.json(), await second.json()]).toEqual([{ visits: 1 }, { visits: 2 }]);
+      const [, sessionKeys] = await redis.scan('0', 'MATCH', `${prefix}session:*`, 'COUNT', 1000);
+      expect(sessionKeys).toHaveLength(1);
+
+      const miss = await fetch(`${base}/products/42`);
+      const hit = await fetch(`${base}/products/42`);
+      expect([miss.headers.get('x-cache'), hit.headers.get('x-cache')]).toEqual(['MISS', 'HIT']);
+      expect(await hit.json()).toEqual({ id: '42', served: 1 });
+    } finally {
+      await server.stop();
+      await redis.quit();
+    }
+  }, 120_000);
 });
