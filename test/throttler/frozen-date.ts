@@ -1,32 +1,11 @@
-import { jest } from '@jest/globals';
+import { freezeDate as freezeDateAt } from '../utils/clock.js';
 
-/**
- * Freezes `Date` (only `Date`: timers, ticks and I/O stay real) in the middle of an hour, so fixed
- * windows of an hour or less never roll over while a test counts.
- */
-export function freezeDate(at = Date.UTC(2030, 0, 1, 10, 30, 0)): void {
-  jest.useFakeTimers({
-    now: at,
-    doNotFake: [
-      'hrtime',
-      'nextTick',
-      'performance',
-      'queueMicrotask',
-      'requestAnimationFrame',
-      'cancelAnimationFrame',
-      'requestIdleCallback',
-      'cancelIdleCallback',
-      'setImmediate',
-      'clearImmediate',
-      'setInterval',
-      'clearInterval',
-      'setTimeout',
-      'clearTimeout',
-    ],
-  });
-}
+export { thawDate } from '../utils/clock.js';
 
-/** Gives `Date` back its clock. */
-export function thawDate(): void {
-  jest.useRealTimers();
+/** Where the guard suites freeze `Date`: the middle of an hour, so windows of an hour or less never roll over. */
+export const MID_HOUR = Date.UTC(2030, 0, 1, 10, 30, 0);
+
+/** Freezes `Date` only (timers, ticks and I/O stay real) at `at`. */
+export function freezeDate(at = MID_HOUR): void {
+  freezeDateAt(at);
 }

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { freezeDate } from '../utils/clock.js';
 import type { LoggerService } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
@@ -39,29 +40,6 @@ async function createUser(port: number, user: string, dropped: string[]): Promis
   } finally {
     admin.disconnect();
   }
-}
-
-/** Fakes `Date` alone: timers and I/O run for real (ioredis, supertest, the servers). */
-function fakeDateOnly(now: number): void {
-  jest.useFakeTimers({
-    now,
-    doNotFake: [
-      'hrtime',
-      'nextTick',
-      'performance',
-      'queueMicrotask',
-      'requestAnimationFrame',
-      'cancelAnimationFrame',
-      'requestIdleCallback',
-      'cancelIdleCallback',
-      'setImmediate',
-      'clearImmediate',
-      'setInterval',
-      'clearInterval',
-      'setTimeout',
-      'clearTimeout',
-    ],
-  });
 }
 
 describe('OutageReporter and refused permissions', () => {
@@ -139,7 +117,7 @@ describe.each(PLATFORMS)('an ACL user without EVALSHA/EVAL behind the throttler 
 
   it('onBackendError decides (allow: 200, deny: 503); the refusal is logged as an error once a minute, never as an outage', async () => {
     const start = Date.parse('2026-12-03T12:00:00Z');
-    fakeDateOnly(start);
+    freezeDate(start);
 
     const open = [];
     for (let i = 0; i < 3; i++) open.push((await request(allowApp.url).get('/t/limited')).status);
