@@ -5,7 +5,7 @@ import type { RateInput } from './rate.parser.js';
 export type ThrottleLimits = RateInput | Record<string, RateInput>;
 
 /** Counting algorithm: fixed windows, or a sliding estimate from the current and previous window. */
-export type ThrottleAlgorithm = 'fixed-window' | 'sliding-window';
+export type ThrottleAlgorithm = 'fixed-window' | 'sliding-window' | 'token-bucket';
 
 /** Extracts the tracker (who is counted) from a request, e.g. the user id; numbers are used as text. */
 export type ThrottleTracker = (

@@ -16,6 +16,9 @@ import { refusedSelect, toBackendError } from './redis.errors.js';
 import { mayBeMisrouted, UnpipelinedCommands } from './redis.hash-tag.js';
 import { INCREMENT_COMMAND, INCREMENT_SCRIPT, STREAMED_INCREMENT_COMMAND, toCount } from './redis.scripts.js';
 import { refreshSlotsEvery } from './redis.slots-refresh.js';
+import type { LimitStepReply, LimitStepRequest } from '../limit-step.interface.js';
+import { applyLimitStepWith } from '../limit-step.js';
+import { LIMIT_STEP_COMMAND, LIMIT_STEP_SCRIPT, limitStepArguments, limitStepReply } from './redis.limit-step.js';
 import type { IoRedisClient } from './redis.ioredis.js';
 import { credentialsOf } from './redis.redact.js';
 import { closeClient } from './redis.teardown.js';
@@ -26,6 +29,7 @@ type IoRedisModule = typeof import('ioredis');
 type IncrementClient = IoRedisClient & {
   [INCREMENT_COMMAND](key: string, delta: number, ttlMs: number): Promise<number | string>;
   [STREAMED_INCREMENT_COMMAND](key: string, delta: number, ttlMs: number): Promise<number | string>;
+  [LIMIT_STEP_COMMAND](numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
 };
 
 const SCAN_COUNT = 1000;
@@ -72,6 +76,7 @@ function failures(conn: Connection) {
     increment: make('increment'),
     ttl: make('ttl'),
     setIfAbsent: make('setIfAbsent'),
+    throttle: make('throttle'),
   };
 }
 
@@ -167,6 +172,9 @@ export class RedisBackend extends BaseBackend {
     for (const name of [INCREMENT_COMMAND, STREAMED_INCREMENT_COMMAND] as const) {
       if (typeof conn.client[name] !== 'function')
         client.defineCommand(name, { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
+    }
+    if (typeof conn.client[LIMIT_STEP_COMMAND] !== 'function') {
+      client.defineCommand(LIMIT_STEP_COMMAND, { lua: LIMIT_STEP_SCRIPT });
     }
     if (!conn.cluster) streamIncrements(conn.client);
     this.#conn = conn;
@@ -371,6 +379,22 @@ export class RedisBackend extends BaseBackend {
     const rare = this.#unpipelined(full);
     const sent = rare ? rare.incrementBy(full, delta, ttl) : client[INCREMENT_COMMAND](full, delta, ttl);
     return this.#bounded(sent).then(toCount, this.#fail.increment);
+  }
+
+  /**
+   * The throttler's multi-limit step (see {@link LimitStepBackend}) in one script, so one round trip;
+   * its keys share a hash tag, so on a Cluster they are on one node. Keys that ioredis would route to
+   * the wrong node (an empty `{}` in the prefix) take the generic path instead.
+   */
+  applyLimitStep(request: LimitStepRequest): Promise<LimitStepReply> {
+    const client = this.#client();
+    if (client === undefined) return this.#afterReconnect(() => this.applyLimitStep(request));
+    const { keys, args } = limitStepArguments(request, this.#prefix);
+    if (this.#conn.cluster && keys.some(mayBeMisrouted)) return applyLimitStepWith(this, request);
+    return this.#bounded(client[LIMIT_STEP_COMMAND](keys.length, ...keys, ...args)).then(
+      limitStepReply,
+      this.#fail.throttle,
+    );
   }
 
   ttl(key: string): Promise<number | null | undefined> {
