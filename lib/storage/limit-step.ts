@@ -16,7 +16,8 @@ export interface LimitCells {
   remove(key: string): void;
 }
 
-const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0);
+const count = (value: unknown): number =>
+  typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
 
 /** Ms left of a block whose stored value is its end (ms since the epoch). */
 function blockLeft(value: unknown, now: number): number {
@@ -25,7 +26,13 @@ function blockLeft(value: unknown, now: number): number {
 }
 
 /** Whether the sliding estimate with `current` hits in this window stays within the limit. */
-export function slidingFits(limit: number, windowMs: number, resetMs: number, previous: number, current: number): boolean {
+export function slidingFits(
+  limit: number,
+  windowMs: number,
+  resetMs: number,
+  previous: number,
+  current: number,
+): boolean {
   const elapsed = Math.max(0, windowMs - resetMs);
   return limit * windowMs - previous * (windowMs - elapsed) - current * windowMs >= 0;
 }
@@ -58,7 +65,8 @@ function judge(
 ): LimitStepState {
   let fits: boolean;
   if (entry.kind === 'fixed') fits = current + cost <= entry.limit;
-  else if (entry.kind === 'sliding') fits = slidingFits(entry.limit, entry.windowMs, entry.resetMs, previous, current + cost);
+  else if (entry.kind === 'sliding')
+    fits = slidingFits(entry.limit, entry.windowMs, entry.resetMs, previous, current + cost);
   else fits = current >= cost * entry.windowMs;
   return { fits: fits && blockedMs === 0, count: current, previous, blockedMs };
 }

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Backend } from '../storage/index.js';
-import type { LimitStepEntry, LimitStepReply, LimitStepRequest, LimitStepState } from '../storage/limit-step.interface.js';
+import type {
+  LimitStepEntry,
+  LimitStepReply,
+  LimitStepRequest,
+  LimitStepState,
+} from '../storage/limit-step.interface.js';
 import { hasLimitStep } from '../storage/limit-step.interface.js';
 import { applyLimitStepWith } from '../storage/limit-step.js';
 import { MemoryBackend, plainMemoryBackend } from '../storage/memory.backend.js';
@@ -217,7 +222,15 @@ export class Throttler {
     const blockMs = rate.blockMs ?? 0;
     const blockKey = blockMs > 0 ? `${state.base}:b` : undefined;
     if (this.algorithm === 'token-bucket') {
-      return { kind: 'bucket', key: `${state.base}:t`, blockKey, limit: rate.limit, windowMs: ttlMs, resetMs: 0, blockMs };
+      return {
+        kind: 'bucket',
+        key: `${state.base}:t`,
+        blockKey,
+        limit: rate.limit,
+        windowMs: ttlMs,
+        resetMs: 0,
+        blockMs,
+      };
     }
     const shifted = shiftedClock(state, ttlMs, now);
     let index = Math.floor(shifted / ttlMs);
@@ -290,7 +303,10 @@ export class Throttler {
 /** A cost as given: a whole number >= 1. */
 export function checkCost(cost: unknown): number {
   if (typeof cost !== 'number' || !Number.isSafeInteger(cost) || cost < 1) {
-    throw new ThrottlerConfigError('invalid_throttle_options', `Throttle cost must be a whole number >= 1, got ${String(cost)}`);
+    throw new ThrottlerConfigError(
+      'invalid_throttle_options',
+      `Throttle cost must be a whole number >= 1, got ${String(cost)}`,
+    );
   }
   return cost;
 }
@@ -323,7 +339,11 @@ function resultOf(entry: LimitStepEntry, state: LimitStepState, cost: number): T
       limit,
       remaining: blocked ? 0 : Math.max(0, Math.floor(units / windowMs)),
       resetMs: Math.max(0, Math.ceil((limit * windowMs - units) / limit)),
-      retryAfterMs: state.fits ? 0 : blocked ? state.blockedMs : Math.max(1, Math.ceil((cost * windowMs - units) / limit)),
+      retryAfterMs: state.fits
+        ? 0
+        : blocked
+          ? state.blockedMs
+          : Math.max(1, Math.ceil((cost * windowMs - units) / limit)),
       blocked,
     };
   }
