@@ -1,4 +1,5 @@
 import type { EmailOptions } from './email/index.js';
+import type { NamedEmailOptions } from './email/email-options.interface.js';
 import type { CacheModuleOptions } from './cache/index.js';
 import type { BackendSessionStoreOptions } from './session/index.js';
 import type { StorageOptions } from './storage/index.js';
@@ -11,8 +12,9 @@ export interface BackendsModuleOptions {
   /**
    * The email backend behind `EMAIL_BACKEND`; idempotency keys live in `storage`. When omitted,
    * `EMAIL_BACKEND` is still injectable but every send fails with `EmailError` code `configuration`.
+   * `{ backends: { default: {...}, marketing: {...} } }` (no `type`) configures several, by name.
    */
-  email?: EmailOptions;
+  email?: EmailOptions | NamedEmailOptions;
   /** Throttling ({@link ThrottlerGuard}, {@link Throttler}) in the `throttle:` namespace. @default {} */
   throttle?: ThrottleModuleOptions;
   /** Caching ({@link CacheInterceptor}, {@link CacheService}) in the `cache:` namespace. @default {} */

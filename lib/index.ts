@@ -1,6 +1,7 @@
 export { BackendsModule } from './backends.module.js';
 export { BACKENDS_MODULE_OPTIONS } from './backends.module-definition.js';
 export type { BackendsModuleOptions } from './backends-options.interface.js';
+export type { BackendsModuleAsyncOptions } from './backends.module.js';
 export { STORAGE_BACKEND, EMAIL_BACKEND } from './backends.constants.js';
 export * from './errors/index.js';
 export {
@@ -65,6 +66,24 @@ export {
   type MailgunEmailOptions,
   InjectEmail,
 } from './email/index.js';
+export {
+  FailoverEmailBackend,
+} from './email/failover-email.backend.js';
+export type {
+  FailoverBulkResult,
+  FailoverEmailBackendOptions,
+  FailoverMember,
+  FailoverOn,
+  FailoverSentEmail,
+} from './email/failover-email.interface.js';
+export type {
+  FailoverEmailOptions,
+  FailoverMemberOptions,
+  NamedEmailOptions,
+  ProviderEmailOptions,
+} from './email/email-options.interface.js';
+export { getEmailBackendToken, DEFAULT_EMAIL_NAME } from './email/email-token.util.js';
+export { isNamedEmailOptions } from './email/named-email.util.js';
 export {
   Throttle,
   SkipThrottle,

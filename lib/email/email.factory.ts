@@ -4,6 +4,8 @@ import type { BulkResult, EmailBackend, SentEmail } from './email-backend.interf
 import type { EmailOptions } from './email-options.interface.js';
 import { ConsoleEmailBackend } from './console-email.backend.js';
 import { EmailMessages } from './email.messages.js';
+import { EmailRoutingMessages } from './email-routing.messages.js';
+import { createFailoverBackend } from './failover.factory.js';
 import { MailgunBackend } from './mailgun.backend.js';
 import { MemoryEmailBackend } from './memory-email.backend.js';
 import { SendGridBackend } from './sendgrid.backend.js';
@@ -35,7 +37,8 @@ class UnconfiguredEmailBackend implements EmailBackend {
 
 /**
  * Builds the email backend described by the module options; `storage` (the module's
- * `STORAGE_BACKEND`) keeps idempotency keys unless the options name their own store.
+ * `STORAGE_BACKEND`) keeps idempotency keys unless the options name their own store. A failover's
+ * members are built the same way and closed with it.
  */
 export function createEmailBackend(options: EmailOptions | undefined, storage?: Backend): OwnedEmailBackend {
   if (options === undefined) return { backend: new UnconfiguredEmailBackend(), owned: true };
@@ -66,7 +69,9 @@ export function createEmailBackend(options: EmailOptions | undefined, storage?: 
       const { type: _t, apiKey, domain, ...rest } = options;
       return { backend: new MailgunBackend(apiKey, domain, { ...store, ...rest }), owned: true };
     }
+    case 'failover':
+      return createFailoverBackend(options, storage, createEmailBackend);
     default:
-      throw new EmailError('configuration', EmailMessages.unknownType((options as { type?: unknown }).type));
+      throw new EmailError('configuration', EmailRoutingMessages.unknownType((options as { type?: unknown }).type));
   }
 }

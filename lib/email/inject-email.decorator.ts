@@ -1,8 +1,9 @@
 import { Inject } from '@nestjs/common';
-import { EMAIL_BACKEND } from '../backends.constants.js';
+import { getEmailBackendToken } from './email-token.util.js';
 
 /**
- * Injects the configured email backend.
- * @example constructor(@InjectEmail() private readonly email: EmailBackend) {}
+ * Injects the configured email backend, or with a name one of `email: { backends: { ... } }`.
+ * @example constructor(@InjectEmail() private readonly email: EmailBackend, @InjectEmail('marketing') private readonly marketing: EmailBackend) {}
  */
-export const InjectEmail = (): PropertyDecorator & ParameterDecorator => Inject(EMAIL_BACKEND);
+export const InjectEmail = (name?: string): PropertyDecorator & ParameterDecorator =>
+  Inject(getEmailBackendToken(name));

@@ -7,3 +7,4 @@ export { BackendValidationError } from './backend-validation.error.js';
 export { BackendPermissionError } from './backend-permission.error.js';
 export { MissingDependencyError } from './missing-dependency.error.js';
 export { EmailError, type EmailErrorCode, type EmailErrorDetails } from './email.error.js';
+export { EmailFailoverError, type EmailFailoverAttempt } from './email-failover.error.js';
