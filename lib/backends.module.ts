@@ -47,7 +47,8 @@ function emailProvider(name: string): Provider {
       storage: Backend,
       lifecycle: BackendsLifecycle,
       names: EmailNames | undefined,
-    ) => lifecycle.ownEmail(createEmailBackend(selectEmailOptions(options.email, name, names?.declared), storage), name),
+    ) =>
+      lifecycle.ownEmail(createEmailBackend(selectEmailOptions(options.email, name, names?.declared), storage), name),
   };
 }
 

@@ -66,9 +66,7 @@ export {
   type MailgunEmailOptions,
   InjectEmail,
 } from './email/index.js';
-export {
-  FailoverEmailBackend,
-} from './email/failover-email.backend.js';
+export { FailoverEmailBackend } from './email/failover-email.backend.js';
 export type {
   FailoverBulkResult,
   FailoverEmailBackendOptions,

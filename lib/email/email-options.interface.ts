@@ -34,9 +34,7 @@ export type ProviderEmailOptions =
  * @default its `type`), an {@link EmailBackend} object, or `{ name, backend }` (objects are never closed by the chain).
  */
 export type FailoverMemberOptions =
-  | (ProviderEmailOptions & { name?: string })
-  | EmailBackend
-  | { name: string; backend: EmailBackend };
+  (ProviderEmailOptions & { name?: string }) | EmailBackend | { name: string; backend: EmailBackend };
 
 /** {@link FailoverEmailBackend}: tries `backends` in order (created and closed by the module, except objects). */
 export interface FailoverEmailOptions {

@@ -4,7 +4,13 @@ import { EmailError } from '../errors/email.error.js';
 import { type EmailFailoverAttempt, EmailFailoverError } from '../errors/email-failover.error.js';
 import { type Backend, MemoryBackend } from '../storage/index.js';
 import { asEmailError } from './base-email.backend.js';
-import type { BulkOptions, BulkResult, EmailBackend, RejectedRecipient, SendOptions } from './email-backend.interface.js';
+import type {
+  BulkOptions,
+  BulkResult,
+  EmailBackend,
+  RejectedRecipient,
+  SendOptions,
+} from './email-backend.interface.js';
 import type { Email } from './email.js';
 import { EmailMessages } from './email.messages.js';
 import { sanitizedCause } from './email.redact.js';
@@ -239,7 +245,9 @@ export class FailoverEmailBackend implements EmailBackend {
         const sent = await member.backend.sendEmail(email, opts);
         const backend = member.name ?? sent.backend;
         if (failures.length > 0) {
-          this.#logger.warn(`Sent by ${backend} after ${failures.map((f) => `${f.backend}: ${f.error.code}`).join(', ')}`);
+          this.#logger.warn(
+            `Sent by ${backend} after ${failures.map((f) => `${f.backend}: ${f.error.code}`).join(', ')}`,
+          );
         }
         return { ...sent, backend, failedOver: failures };
       } catch (err) {
@@ -303,7 +311,9 @@ export class FailoverEmailBackend implements EmailBackend {
       ...(sent.rejected ? { rejected: sent.rejected } : {}),
     };
     await this.#store.set(id, done, this.#ttlMs).catch((err: unknown) => {
-      this.#logger.warn(`Could not record the idempotency key of ${sent.messageId}: ${sanitizedCause(err, []).message}`);
+      this.#logger.warn(
+        `Could not record the idempotency key of ${sent.messageId}: ${sanitizedCause(err, []).message}`,
+      );
     });
     return sent;
   }

@@ -266,10 +266,9 @@ describe('FailoverEmailBackend: sendBulk', () => {
     // One send at a time, so the scripted replies meet the emails in order.
     sg.script(replies.accepted('sg-1'), ...Array.from({ length: ATTEMPTS }, () => replies.unavailable));
     sg.script(replies.badRequest);
-    const results = await backend.sendBulk(
-      [email('a@example.com'), email('b@example.com'), email('c@example.com')],
-      { concurrency: 1 },
-    );
+    const results = await backend.sendBulk([email('a@example.com'), email('b@example.com'), email('c@example.com')], {
+      concurrency: 1,
+    });
     expect(results.map((r) => (r.ok ? [r.backend, r.failedOver.length] : [r.error.code, r.error.status]))).toEqual([
       ['sendgrid', 0],
       ['smtp', 1],
@@ -315,7 +314,10 @@ describe('FailoverEmailBackend: bad configuration is a typed error', () => {
           { name: 'x', backend: new MemoryEmailBackend() },
         ]),
     ],
-    ['an unknown failoverOn', () => new FailoverEmailBackend([new MemoryEmailBackend()], { failoverOn: 'some' as never })],
+    [
+      'an unknown failoverOn',
+      () => new FailoverEmailBackend([new MemoryEmailBackend()], { failoverOn: 'some' as never }),
+    ],
   ];
   it.each(cases)('%s', (_name, make) => {
     let thrown: unknown;
@@ -334,7 +336,10 @@ describe('FailoverEmailBackend: bad configuration is a typed error', () => {
     ['a nested failover', { type: 'failover', backends: [{ type: 'memory' }, { type: 'failover', backends: [] }] }],
     ['a member without a type', { type: 'failover', backends: [{ host: '127.0.0.1' }] }],
     ['an unknown failoverOn', { type: 'failover', backends: [{ type: 'memory' }], failoverOn: 'never' }],
-    ['a member that cannot be built', { type: 'failover', backends: [{ type: 'memory' }, { type: 'sendgrid', apiKey: '' }] }],
+    [
+      'a member that cannot be built',
+      { type: 'failover', backends: [{ type: 'memory' }, { type: 'sendgrid', apiKey: '' }] },
+    ],
   ];
   it.each(moduleCases)('module options with %s fail at startup', async (_name, emailOptions) => {
     const compiling = Test.createTestingModule({
