@@ -80,8 +80,7 @@ export type {
   NamedEmailOptions,
   ProviderEmailOptions,
 } from './email/email-options.interface.js';
-export { getEmailBackendToken, DEFAULT_EMAIL_NAME } from './email/email-token.util.js';
-export { isNamedEmailOptions } from './email/named-email.util.js';
+export { getEmailBackendToken } from './email/email-token.util.js';
 export {
   Throttle,
   SkipThrottle,
