@@ -95,11 +95,11 @@ function wrap(inner: Backend, sw: SwitchableBackend): Backend {
       if (prop === 'close') return value.bind(target);
       if (prop === 'keys') {
         return async function* (pattern?: string) {
+          if (sw.down) throw new BackendUnavailableError('backend switched off');
           for await (const key of target.keys(pattern)) {
             if (sw.down) throw new BackendUnavailableError('backend switched off');
             yield key;
           }
-          if (sw.down) throw new BackendUnavailableError('backend switched off');
         };
       }
       return (...args: unknown[]) =>
