@@ -41,7 +41,9 @@ export function assertDelta(delta: number): void {
 /** Refuses a TTL that is not a positive safe integer of milliseconds (`hit` and `expire` need one). */
 export function assertRequiredTtl(ttlMs: number): void {
   if (ttlMs == null) {
-    throw new BackendValidationError(`TTL is required here: a positive whole number of milliseconds (got ${String(ttlMs)})`);
+    throw new BackendValidationError(
+      `TTL is required here: a positive whole number of milliseconds (got ${String(ttlMs)})`,
+    );
   }
   assertTtl(ttlMs);
 }

@@ -659,7 +659,8 @@ export function describeBackendConformance(name: string, factory: () => Promise<
       });
 
       it('filters with a glob pattern applied after the prefix', async () => {
-        for (const key of ['user:1', 'user:2', 'user:10', 'team:1', 'ax', 'bx', 'cx', 'star*', 'q?']) await b.set(key, 1);
+        for (const key of ['user:1', 'user:2', 'user:10', 'team:1', 'ax', 'bx', 'cx', 'star*', 'q?'])
+          await b.set(key, 1);
         await b.namespace('user:').set('nested', 1);
         expect(distinct(await collect(b.keys('user:*')))).toEqual(['user:1', 'user:10', 'user:2', 'user:nested']);
         expect(distinct(await collect(b.keys('user:?')))).toEqual(['user:1', 'user:2']);
