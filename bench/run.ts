@@ -13,6 +13,7 @@ import {
 } from './bench.util.js';
 import { markdownTables, meets, replaceBetweenMarkers, summaryTable, svgChart } from './report.js';
 import { runFootprintBench } from './footprint.bench.js';
+import { runModuleFormatBench } from './module-format.bench.js';
 import { runStorageBench } from './storage.bench.js';
 
 const root = BENCH_ROOT;
@@ -123,6 +124,7 @@ async function main(): Promise<void> {
 
   const suites: [string, ((c: BenchContext) => Promise<Comparison[]>) | undefined][] = [
     ['storage', runStorageBench],
+    ['module format', runModuleFormatBench],
     ['memory footprint', runFootprintBench],
     ['http', await optionalSuite('./http.bench.js', 'runHttpBench')],
     ['email', await optionalSuite('./email.bench.js', 'runEmailBench')],

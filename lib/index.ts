@@ -90,6 +90,15 @@ export {
   type ThrottleModuleOptions,
   type ThrottleTracker,
   type ThrottleDecoratorOptions,
+  type BlockingRate,
+  type ConsumeOptions,
+  type LimitRate,
+  type NamedThrottleLimitOptions,
+  type Resolvable,
+  type ThrottleHeaders,
+  type ThrottleLimitOptions,
+  type ThrottlerLimitDetail,
+  type ThrottleRefusal,
 } from './throttler/index.js';
 export {
   CacheInterceptor,

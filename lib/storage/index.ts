@@ -15,3 +15,12 @@ export { MAX_KEY_BYTES } from './storage.validation.js';
 export type { MemoryStorageOptions, RedisStorageOptions, StorageOptions } from './storage-options.interface.js';
 export { createStorageBackend, isBackend, type OwnedBackend } from './storage.factory.js';
 export { InjectStorage } from './inject-storage.decorator.js';
+export {
+  hasLimitStep,
+  type LimitStepBackend,
+  type LimitStepEntry,
+  type LimitStepKind,
+  type LimitStepReply,
+  type LimitStepRequest,
+  type LimitStepState,
+} from './limit-step.interface.js';

@@ -1,6 +1,8 @@
 import { BackendValueError } from '../errors/backend-value.error.js';
 import type { Backend, BackendHit } from './backend.interface.js';
 import { BaseBackend } from './base.backend.js';
+import type { LimitStepReply, LimitStepRequest } from './limit-step.interface.js';
+import { type LimitCells, runLimitStep } from './limit-step.js';
 import { globMatcher } from './storage.glob.js';
 import { assertDelta, assertKey, assertPattern, assertRequiredTtl, assertTtl } from './storage.validation.js';
 import {
@@ -453,6 +455,39 @@ export class MemoryBackend extends BaseBackend {
     return this.#add(key, 1, ttlMs, now);
   }
 
+  /** The throttler's multi-limit step (see {@link LimitStepBackend}), run synchronously, so atomically. */
+  applyLimitStep(request: LimitStepRequest): Promise<LimitStepReply> {
+    try {
+      return Promise.resolve(this.limitStepNow(request));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** @internal {@link MemoryBackend.applyLimitStep} without the Promise (errors are thrown). */
+  limitStepNow(request: LimitStepRequest): LimitStepReply {
+    return runLimitStep((this.#cells ??= this.#limitCells()), request);
+  }
+
+  #cells?: LimitCells;
+
+  #limitCells(): LimitCells {
+    const store = this.#store;
+    const prefix = this.#prefix;
+    return {
+      read: (key, now) => {
+        const entry = store.live(prefix + key, now);
+        return entry === undefined ? undefined : fromStored(entry.value);
+      },
+      add: (key, delta, ttlMs, now) => this.#add(key, delta, ttlMs, now),
+      put: (key, value, ttlMs, now) => this.#put(prefix + key, value, expiry(ttlMs, now)),
+      remove: (key) => {
+        const entry = store.map.get(prefix + key);
+        if (entry !== undefined) store.remove(entry);
+      },
+    };
+  }
+
   /**
    * Adds `delta` to the counter `key`, created at `delta` when missing or expired at `now`. Without
    * `now` the clock is read only when needed (a counter without TTL needs none).
@@ -597,6 +632,8 @@ export function plainMemoryBackend(backend: Backend): MemoryBackend | undefined 
     backend.incrementBy === proto.incrementBy &&
     backend.getNow === proto.getNow &&
     backend.incrementNow === proto.incrementNow &&
-    backend.countNow === proto.countNow;
+    backend.countNow === proto.countNow &&
+    backend.applyLimitStep === proto.applyLimitStep &&
+    backend.limitStepNow === proto.limitStepNow;
   return plain ? backend : undefined;
 }

@@ -7,18 +7,31 @@ export {
   DEFAULT_LIMIT_NAME,
   THROTTLE_METADATA,
   SKIP_THROTTLE_METADATA,
+  type ContextFunction,
   type NamedRate,
   type ThrottleDecoratorOptions,
   type ThrottleMetadata,
 } from './throttle.decorator.js';
 export type {
+  BlockingRate,
+  NamedThrottleLimitOptions,
+  Resolvable,
   ThrottleAlgorithm,
+  ThrottleHeaders,
+  ThrottleLimitOptions,
   ThrottleLimits,
   ThrottleModuleOptions,
   ThrottleTracker,
+  ThrottlerLimitDetail,
 } from './throttler-options.interface.js';
-export { Throttler, type ThrottleResult, type ThrottlerOptions } from './throttler.service.js';
-export { ThrottlerGuard } from './throttler.guard.js';
+export {
+  Throttler,
+  type ConsumeOptions,
+  type LimitRate,
+  type ThrottleResult,
+  type ThrottlerOptions,
+} from './throttler.service.js';
+export { ThrottlerGuard, type ThrottleRefusal } from './throttler.guard.js';
 export { WsThrottlerGuard, wsClientAddress } from './ws-throttler.guard.js';
 export { GqlThrottlerGuard, gqlRequestResponse } from './gql-throttler.guard.js';
 export { ThrottlerException, ThrottlerUnavailableException } from './throttler.exception.js';

@@ -58,6 +58,8 @@ function safeJson(value: unknown): string {
 function checkRate(input: unknown, limit: number, ttlMs: number): Rate {
   if (!Number.isSafeInteger(limit) || limit < 1) throw invalid(input, 'the limit must be a whole number >= 1');
   if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw invalid(input, 'the period must be a whole number of ms >= 1');
+  // The sliding window and the token bucket compute in units of limit × period, exactly.
+  if (!Number.isSafeInteger(limit * ttlMs)) throw invalid(input, 'limit × period (in ms) must stay below 2^53');
   return { limit, ttlMs };
 }
 

@@ -1,4 +1,4 @@
-import type { ThrottleModuleOptions } from './throttler-options.interface.js';
+import type { ThrottleHeaders, ThrottleModuleOptions } from './throttler-options.interface.js';
 import type { NamedRate } from './throttle.decorator.js';
 
 /** @internal Token of the resolved throttle settings the guard reads. */
@@ -12,4 +12,9 @@ export interface ThrottleSettings {
   ipv6Subnet: number;
   /** Whether the guard is also the app-wide `APP_GUARD`. */
   global: boolean;
+  /** Which headers to send. @default 'combined' */
+  headers?: ThrottleHeaders;
+  skipIf?: ThrottleModuleOptions['skipIf'];
+  ignoreUserAgents?: RegExp[];
+  errorMessage?: ThrottleModuleOptions['errorMessage'];
 }

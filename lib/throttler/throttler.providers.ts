@@ -11,8 +11,8 @@ import { ThrottlerGuard } from './throttler.guard.js';
 import { Throttler } from './throttler.service.js';
 
 /**
- * Validates the `throttle` options: a malformed rate, or `global` without a `rate`, fails module
- * initialisation with {@link ThrottlerConfigError}.
+ * Validates the `throttle` options: a malformed rate or option, or `global` without a `rate`, fails
+ * module initialisation with {@link ThrottlerConfigError}.
  */
 export function resolveThrottleSettings(options: ThrottleModuleOptions = {}): ThrottleSettings {
   const onBackendError = options.onBackendError ?? 'allow';
@@ -29,7 +29,29 @@ export function resolveThrottleSettings(options: ThrottleModuleOptions = {}): Th
   if (options.tracker !== undefined && typeof options.tracker !== 'function') {
     throw new ThrottlerConfigError('invalid_throttle_options', 'throttle.tracker must be a function');
   }
-  if (options.global === true && options.rate === undefined) {
+  if (options.rate !== undefined && options.limits !== undefined) {
+    throw new ThrottlerConfigError('invalid_throttle_options', 'Give throttle.rate or throttle.limits, not both');
+  }
+  const rate = options.rate ?? options.limits;
+  const headers = options.headers ?? 'combined';
+  if (headers !== false && headers !== 'combined' && headers !== 'per-limit' && headers !== 'ietf') {
+    throw new ThrottlerConfigError(
+      'invalid_throttle_options',
+      `throttle.headers must be 'combined', 'per-limit', 'ietf' or false, got ${JSON.stringify(headers)}`,
+    );
+  }
+  if (options.skipIf !== undefined && typeof options.skipIf !== 'function') {
+    throw new ThrottlerConfigError('invalid_throttle_options', 'throttle.skipIf must be a function of the context');
+  }
+  const agents = options.ignoreUserAgents;
+  if (agents !== undefined && (!Array.isArray(agents) || !agents.every((a) => a instanceof RegExp))) {
+    throw new ThrottlerConfigError('invalid_throttle_options', 'throttle.ignoreUserAgents must be an array of RegExp');
+  }
+  const message = options.errorMessage;
+  if (message !== undefined && typeof message !== 'string' && typeof message !== 'function') {
+    throw new ThrottlerConfigError('invalid_throttle_options', 'throttle.errorMessage must be a string or a function');
+  }
+  if (options.global === true && rate === undefined) {
     throw new ThrottlerConfigError(
       'invalid_throttle_options',
       'throttle.global needs throttle.rate, the limit of routes without @Throttle() (e.g. rate: "100/minute"); ' +
@@ -37,11 +59,15 @@ export function resolveThrottleSettings(options: ThrottleModuleOptions = {}): Th
     );
   }
   return {
-    defaultLimits: options.rate === undefined ? [] : parseLimits(options.rate),
+    defaultLimits: rate === undefined ? [] : parseLimits(rate),
     onBackendError,
     tracker: options.tracker,
     ipv6Subnet,
     global: options.global === true,
+    headers,
+    skipIf: options.skipIf,
+    ignoreUserAgents: agents !== undefined && agents.length > 0 ? agents : undefined,
+    errorMessage: message,
   };
 }
 

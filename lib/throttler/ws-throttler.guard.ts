@@ -28,7 +28,7 @@ export function wsClientAddress(client: Record<string, any> | null | undefined):
 /**
  * {@link ThrottlerGuard} for WebSocket gateways (`@nestjs/platform-ws` or Socket.IO): every message
  * is counted, by `throttle.tracker(client, context)` when configured, else by the socket's peer
- * address; past the limit it throws a `WsException('Too Many Requests')`. HTTP contexts pass.
+ * address; past the limit it throws a `WsException` with `throttle.errorMessage` (default `'Too Many Requests'`). HTTP contexts pass.
  * @example @UseGuards(WsThrottlerGuard) @Throttle('10/minute') @SubscribeMessage('chat') chat() {}
  */
 @Injectable()
@@ -58,10 +58,11 @@ export class WsThrottlerGuard extends ThrottlerGuard {
     return trackerOfAddress(wsClientAddress(client), this.settings.ipv6Subnet, this.onInvalidIp);
   }
 
-  /** Throws `WsException('Too Many Requests')`, which the gateway sends as an `exception` event. */
-  protected override throwThrottlingException(_context: ExecutionContext, _result: ThrottleResult): never {
+  /** Throws a `WsException` with the refusal's message, which the gateway sends as an `exception` event. */
+  protected override throwThrottlingException(_context: ExecutionContext, result: ThrottleResult): never {
+    const message = (result as { message?: string }).message ?? 'Too Many Requests';
     const WsException = this.wsException;
-    if (WsException !== undefined) throw new WsException('Too Many Requests');
-    throw new ThrottlerException();
+    if (WsException !== undefined) throw new WsException(message);
+    throw new ThrottlerException(message);
   }
 }

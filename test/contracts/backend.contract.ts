@@ -529,6 +529,12 @@ export function describeBackendConformance(name: string, factory: () => Promise<
         expect(await b.get('bad')).toStrictEqual(value);
       });
 
+      it('answers exact counts past 2^52', async () => {
+        await b.set('large', 2 ** 53 - 10);
+        expect((await b.hit('large', 1000, 3)).count).toBe(2 ** 53 - 7);
+        expect((await b.hit('large', 1000, -(2 ** 53 - 7) * 2)).count).toBe(-(2 ** 53 - 7));
+      });
+
       it('refuses to overflow the safe integer range and leaves the counter unchanged', async () => {
         await b.set('big', Number.MAX_SAFE_INTEGER);
         await expect(b.hit('big', 1000)).rejects.toBeInstanceOf(BackendValueError);

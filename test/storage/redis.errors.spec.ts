@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import {
   type Backend,
   BackendUnavailableError,
@@ -98,6 +98,23 @@ describe('Redis counter replies and failures', () => {
       expect(err).not.toBeInstanceOf(BackendUnavailableError);
       expect(await admin.get('nb:huge')).toBe('9223372036854775806');
     } finally {
+      await b.close();
+    }
+  });
+
+  it('a 64-bit overflow inside a Cluster node is a BackendValueError too, not an outage', async () => {
+    const keyPrefix = uniquePrefix('overflow');
+    const b = await RedisBackend.connect({ cluster: clusterNodes() }, { keyPrefix, commandTimeoutMs: 5000 });
+    const raw = new Cluster(clusterNodes());
+    try {
+      await raw.set(`${keyPrefix}huge`, '9223372036854775806');
+      const err = await rejection(() => b.incrementBy('huge', 5));
+      expect(err).toBeInstanceOf(BackendValueError);
+      expect(err).not.toBeInstanceOf(BackendUnavailableError);
+      expect(await raw.get(`${keyPrefix}huge`)).toBe('9223372036854775806');
+    } finally {
+      await raw.del(`${keyPrefix}huge`);
+      raw.disconnect();
       await b.close();
     }
   });

@@ -112,6 +112,7 @@ describe('one shared backend, one namespace per capability', () => {
     expect(keys[0]).toBe('cache:entry');
     expect(keys[1]).toBe('session:sid-1');
     // Throttle keys are hashed: no user text in Redis key syntax.
-    expect(keys[2]).toMatch(/^throttle:[A-Za-z0-9_-]{43}:[0-9a-z]+$/);
+    // The hash tag (8 characters of the tracker's hash) keeps the limits of one tracker in one Cluster slot.
+    expect(keys[2]).toMatch(/^throttle:\{[A-Za-z0-9_-]{8}\}[A-Za-z0-9_-]{43}:[0-9a-z]+$/);
   });
 });

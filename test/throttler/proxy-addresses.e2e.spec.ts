@@ -117,7 +117,8 @@ async function startFastify(trustProxy: unknown, logger: LoggerService | false =
 
 describe('Fastify behind a proxy', () => {
   it("the README's form, the balancer's address list, gives distinct clients distinct buckets", async () => {
-    const app = await startFastify('127.0.0.1,10.0.0.0/8');
+    // The README's form, an address/CIDR list; the test's balancer is 127.0.0.1.
+    const app = await startFastify(['127.0.0.1', '10.0.0.0/8']);
     try {
       expect(await statusesFor(app, '/p/d', ['198.51.100.1', '198.51.100.2', '198.51.100.3'])).toEqual([200, 200, 200]);
       expect(await statusesFor(app, '/p/d', ['198.51.100.1'])).toEqual([429]);

@@ -25,6 +25,9 @@ import {
   toHit,
 } from './redis.scripts.js';
 import { refreshSlotsEvery } from './redis.slots-refresh.js';
+import type { LimitStepReply, LimitStepRequest } from '../limit-step.interface.js';
+import { applyLimitStepWith } from '../limit-step.js';
+import { LIMIT_STEP_COMMAND, LIMIT_STEP_SCRIPT, limitStepArguments, limitStepReply } from './redis.limit-step.js';
 import type { IoRedisClient } from './redis.ioredis.js';
 import { credentialsOf } from './redis.redact.js';
 import { closeClient } from './redis.teardown.js';
@@ -37,6 +40,7 @@ type IncrementClient = IoRedisClient & {
   [STREAMED_INCREMENT_COMMAND](key: string, delta: number, ttlMs: number): Promise<number | string>;
   [HIT_COMMAND](key: string, delta: number, ttlMs: number): Promise<[number | string, number]>;
   [STREAMED_HIT_COMMAND](key: string, delta: number, ttlMs: number): Promise<[number | string, number]>;
+  [LIMIT_STEP_COMMAND](numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
 };
 
 const SCAN_COUNT = 1000;
@@ -87,6 +91,7 @@ function failures(conn: Connection) {
     expire: make('expire'),
     ttl: make('ttl'),
     setIfAbsent: make('setIfAbsent'),
+    throttle: make('throttle'),
   };
 }
 
@@ -184,6 +189,9 @@ export class RedisBackend extends BaseBackend {
     }
     for (const name of [HIT_COMMAND, STREAMED_HIT_COMMAND] as const) {
       if (typeof conn.client[name] !== 'function') client.defineCommand(name, { numberOfKeys: 1, lua: HIT_SCRIPT });
+    }
+    if (typeof conn.client[LIMIT_STEP_COMMAND] !== 'function') {
+      client.defineCommand(LIMIT_STEP_COMMAND, { lua: LIMIT_STEP_SCRIPT });
     }
     if (!conn.cluster) streamIncrements(conn.client);
     this.#conn = conn;
@@ -450,6 +458,22 @@ export class RedisBackend extends BaseBackend {
         for (const full of page) yield full.slice(prefix.length);
       } while (cursor !== '0');
     }
+  }
+
+  /**
+   * The throttler's multi-limit step (see {@link LimitStepBackend}) in one script, so one round trip;
+   * its keys share a hash tag, so on a Cluster they are on one node. Keys that ioredis would route to
+   * the wrong node (an empty `{}` in the prefix) take the generic path instead.
+   */
+  applyLimitStep(request: LimitStepRequest): Promise<LimitStepReply> {
+    const client = this.#client();
+    if (client === undefined) return this.#afterReconnect(() => this.applyLimitStep(request));
+    const { keys, args } = limitStepArguments(request, this.#prefix);
+    if (this.#conn.cluster && keys.some(mayBeMisrouted)) return applyLimitStepWith(this, request);
+    return this.#bounded(client[LIMIT_STEP_COMMAND](keys.length, ...keys, ...args)).then(
+      limitStepReply,
+      this.#fail.throttle,
+    );
   }
 
   ttl(key: string): Promise<number | null | undefined> {
