@@ -6,6 +6,7 @@ export { STORAGE_BACKEND, EMAIL_BACKEND } from './backends.constants.js';
 export * from './errors/index.js';
 export {
   type Backend,
+  type BackendHit,
   MemoryBackend,
   type MemoryBackendOptions,
   type MemoryNamespaceOptions,

@@ -1,3 +1,14 @@
+/** What {@link Backend.hit} resolves: the counter after the step and what is left of its window. */
+export interface BackendHit {
+  /** The counter's value after the step. */
+  count: number;
+  /**
+   * Remaining lifetime of the counter in ms (at least 1); `null` only for an integer that was stored
+   * without expiry and kept it (see {@link Backend.hit}).
+   */
+  ttlMs: number | null;
+}
+
 /**
  * The shared key-value store with TTL behind throttling, caching and sessions.
  * TTLs are in milliseconds; `undefined` or `null` means no expiry.
@@ -18,6 +29,25 @@ export interface Backend {
   increment(key: string, ttlMs?: number | null): Promise<number>;
   /** Like {@link Backend.increment} with any integer `delta`. */
   incrementBy(key: string, delta: number, ttlMs?: number | null): Promise<number>;
+  /**
+   * One atomic step of {@link Backend.incrementBy} (same TTL rules: a missing key becomes `delta` and
+   * takes `ttlMs`, an existing counter keeps its remaining TTL, a counter at 0 without expiry counts as
+   * new, any other integer without expiry keeps none) that also answers the remaining TTL; one round
+   * trip on Redis. `ttlMs` is required.
+   */
+  hit(key: string, ttlMs: number, delta?: number): Promise<BackendHit>;
+  /**
+   * Gives an existing key a new TTL of `ttlMs` (PEXPIRE); resolves `true` when the key existed, and
+   * never creates a missing or expired one. `ttlMs` is required.
+   */
+  expire(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * This backend's (or namespace's) live keys, without its prefix, optionally filtered by a Redis glob
+   * `pattern` (`*`, `?`, `[abc]`, `[^a]`, `[a-z]`, `\` escapes) matched against the unprefixed key.
+   * Iterates lazily (SCAN on Redis, every master on a Cluster, never KEYS); keys of sub-namespaces
+   * are this backend's keys too and come with their sub-prefix.
+   */
+  keys(pattern?: string): AsyncIterable<string>;
   /** Remaining lifetime in ms; `null` for a key without expiry; `undefined` when missing. */
   ttl(key: string): Promise<number | null | undefined>;
   /** Stores `value` only when `key` is absent (SET NX); resolves `true` when it was stored. */

@@ -1,4 +1,4 @@
-import type { Backend } from './backend.interface.js';
+import type { Backend, BackendHit } from './backend.interface.js';
 
 /**
  * Shared behaviour of the bundled backends: batch helpers on top of the single-key operations
@@ -12,6 +12,9 @@ export abstract class BaseBackend implements Backend {
   abstract delete(key: string): Promise<boolean>;
   abstract exists(key: string): Promise<boolean>;
   abstract incrementBy(key: string, delta: number, ttlMs?: number | null): Promise<number>;
+  abstract hit(key: string, ttlMs: number, delta?: number): Promise<BackendHit>;
+  abstract expire(key: string, ttlMs: number): Promise<boolean>;
+  abstract keys(pattern?: string): AsyncIterable<string>;
   abstract ttl(key: string): Promise<number | null | undefined>;
   abstract setIfAbsent<V>(key: string, value: V, ttlMs?: number | null): Promise<boolean>;
   abstract namespace(prefix: string): Backend;

@@ -1,4 +1,4 @@
-export type { Backend } from './backend.interface.js';
+export type { Backend, BackendHit } from './backend.interface.js';
 export { MemoryBackend, type MemoryBackendOptions, type MemoryNamespaceOptions } from './memory.backend.js';
 export {
   RedisBackend,

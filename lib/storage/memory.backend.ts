@@ -1,9 +1,10 @@
 import { BackendValueError } from '../errors/backend-value.error.js';
-import type { Backend } from './backend.interface.js';
+import type { Backend, BackendHit } from './backend.interface.js';
 import { BaseBackend } from './base.backend.js';
 import type { LimitStepReply, LimitStepRequest } from './limit-step.interface.js';
 import { type LimitCells, runLimitStep } from './limit-step.js';
-import { assertDelta, assertKey, assertTtl } from './storage.validation.js';
+import { globMatcher } from './storage.glob.js';
+import { assertDelta, assertKey, assertPattern, assertRequiredTtl, assertTtl } from './storage.validation.js';
 import {
   assertJsonValue,
   cloneJsonValue,
@@ -510,6 +511,58 @@ export class MemoryBackend extends BaseBackend {
     // Like Redis: a counter brought from 0 (without expiry) to `delta` counts as new and takes the TTL.
     if (next === delta && entry.expiresAt === 0 && ttlMs != null) entry.expiresAt = expiry(ttlMs, now);
     return next;
+  }
+
+  hit(key: string, ttlMs: number, delta = 1): Promise<BackendHit> {
+    try {
+      assertKey(key);
+      assertDelta(delta);
+      assertRequiredTtl(ttlMs);
+      const now = Date.now();
+      const count = this.#add(key, delta, ttlMs, now);
+      // The entry just written; were it evicted at once (a store smaller than one counter), the
+      // answer is still the step's.
+      const entry = this.#store.map.get(this.#prefix + key);
+      const expiresAt = entry === undefined ? now + ttlMs : entry.expiresAt;
+      return Promise.resolve({ count, ttlMs: expiresAt === 0 ? null : Math.max(1, expiresAt - now) });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  expire(key: string, ttlMs: number): Promise<boolean> {
+    try {
+      assertKey(key);
+      assertRequiredTtl(ttlMs);
+      const now = Date.now();
+      const entry = this.#store.live(this.#prefix + key, now);
+      if (entry === undefined) return FALSE;
+      entry.expiresAt = now + ttlMs;
+      return TRUE;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * This view's live keys without its prefix (see {@link Backend.keys}), read from the store as the
+   * iteration goes: no duplicates (unless a key is deleted and written again meanwhile), keys written
+   * meanwhile may or may not appear, sibling namespaces' keys never do. Listing neither refreshes a
+   * key's LRU place nor removes expired entries; a bad pattern rejects the first step.
+   */
+  async *keys(pattern?: string): AsyncGenerator<string> {
+    assertPattern(pattern);
+    const matches = pattern === undefined ? undefined : globMatcher(pattern);
+    const prefix = this.#prefix;
+    let now = Date.now();
+    for (const entry of this.#store.map.values()) {
+      if (!entry.key.startsWith(prefix)) continue;
+      if (entry.expiresAt !== 0 && entry.expiresAt <= now) continue;
+      const key = entry.key.slice(prefix.length);
+      if (matches !== undefined && !matches(key)) continue;
+      yield key;
+      now = Date.now();
+    }
   }
 
   ttl(key: string): Promise<number | null | undefined> {

@@ -37,3 +37,24 @@ export function assertDelta(delta: number): void {
     throw new BackendValidationError(`Increment delta must be a safe integer (got ${String(delta)})`);
   }
 }
+
+/** Refuses a TTL that is not a positive safe integer of milliseconds (`hit` and `expire` need one). */
+export function assertRequiredTtl(ttlMs: number): void {
+  if (ttlMs == null) {
+    throw new BackendValidationError(
+      `TTL is required here: a positive whole number of milliseconds (got ${String(ttlMs)})`,
+    );
+  }
+  assertTtl(ttlMs);
+}
+
+/** Refuses a `keys()` pattern that is not well-formed text (`undefined` lists every key). */
+export function assertPattern(pattern: string | undefined): void {
+  if (pattern === undefined) return;
+  if (typeof pattern !== 'string') {
+    throw new BackendValidationError(`Key pattern must be a string (got ${typeof pattern})`);
+  }
+  if (!pattern.isWellFormed()) {
+    throw new BackendValidationError('Key pattern must be well-formed text: it contains a lone UTF-16 surrogate');
+  }
+}

@@ -1,13 +1,65 @@
-import { describe, expect, it, beforeAll, afterAll, afterEach } from '@jest/globals';
+import { describe, expect, it, beforeAll, afterAll, afterEach, jest } from '@jest/globals';
 import { type Backend, BackendSerializationError, BackendValidationError, BackendValueError } from '../../lib/index.js';
+import { FROZEN_AT, freezeDate, thawDate } from '../utils/clock.js';
 
 /** A backend under test and how to dispose of it. */
 export interface BackendFixture {
   backend: Backend;
   dispose(): Promise<void>;
+  /**
+   * The backend runs in this process: its expiry reads `Date` (so `freezeDate` controls it) and
+   * `keys()` never repeats a key. Unset for a server, where expiry follows the server's clock.
+   */
+  inProcess?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every key `keys` yields, in order of arrival. */
+async function collect(keys: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const key of keys) out.push(key);
+  return out;
+}
+
+/** The distinct keys, sorted. */
+const distinct = (keys: string[]): string[] => [...new Set(keys)].sort();
+
+/** The error the first step of `keys` rejects with (fails the test when it does not). */
+async function firstStepError(keys: AsyncIterable<string>): Promise<unknown> {
+  try {
+    await keys[Symbol.asyncIterator]().next();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the first step of keys() to reject');
+}
+
+const BAD_KEYS: [string, unknown][] = [
+  ['an empty key', ''],
+  ['a number', 5],
+  ['undefined', undefined],
+  ['a key of 1025 bytes', 'k'.repeat(1025)],
+  ['a lone surrogate', 'a\uD800'],
+];
+const BAD_TTLS: [string, unknown][] = [
+  ['zero', 0],
+  ['a negative', -5],
+  ['NaN', NaN],
+  ['Infinity', Infinity],
+  ['a fraction', 1.5],
+  ['a numeric string', '100'],
+  ['null', null],
+  ['undefined', undefined],
+];
+const BAD_DELTAS: [string, unknown][] = [
+  ['a fraction', 1.5],
+  ['NaN', NaN],
+  ['Infinity', Infinity],
+  ['a numeric string', '1'],
+  ['an unsafe integer', Number.MAX_SAFE_INTEGER + 1],
+  ['null', null],
+];
 
 class Point {
   constructor(
@@ -382,6 +434,316 @@ export function describeBackendConformance(name: string, factory: () => Promise<
         expect(calls).toBe(1);
         expect(await b.exists('fail')).toBe(false);
         expect(await b.getOrSet('fail', () => 'ok')).toBe('ok');
+      });
+    });
+
+    describe('hit', () => {
+      it('creates a missing counter at 1 with the whole window', async () => {
+        const first = await b.hit('h', 60_000);
+        expect(first.count).toBe(1);
+        expect(first.ttlMs).toBeGreaterThan(0);
+        expect(first.ttlMs).toBeLessThanOrEqual(60_000);
+        expect(await b.get('h')).toBe(1);
+        expect(await b.ttl('h')).toBeGreaterThan(0);
+      });
+
+      it('keeps the remaining window of an existing counter and returns it', async () => {
+        await b.hit('w', 60_000);
+        const second = await b.hit('w', 5_000_000);
+        expect(second.count).toBe(2);
+        expect(second.ttlMs).toBeGreaterThan(0);
+        expect(second.ttlMs).toBeLessThanOrEqual(60_000);
+        expect((await b.ttl('w'))!).toBeLessThanOrEqual(60_000);
+      });
+
+      it('adds any integer delta, negative ones included, like incrementBy', async () => {
+        expect((await b.hit('d', 60_000, 5)).count).toBe(5);
+        expect((await b.hit('d', 60_000, -7)).count).toBe(-2);
+        expect((await b.hit('d', 60_000, 0)).count).toBe(-2);
+        const negative = await b.hit('n', 60_000, -3);
+        expect(negative.count).toBe(-3);
+        expect(negative.ttlMs).toBeGreaterThan(0);
+        expect(await b.incrementBy('d', 2, 60_000)).toBe(0);
+        expect((await b.hit('d', 60_000)).count).toBe(1);
+      });
+
+      it('follows the TTL rules of incrementBy for integers stored without expiry', async () => {
+        await b.set('kept', 41);
+        expect(await b.hit('kept', 1000)).toEqual({ count: 42, ttlMs: null });
+        expect(await b.ttl('kept')).toBeNull();
+        await b.set('zero', 0);
+        const fresh = await b.hit('zero', 5000);
+        expect(fresh.count).toBe(1);
+        expect(fresh.ttlMs).toBeGreaterThan(0);
+        expect(fresh.ttlMs).toBeLessThanOrEqual(5000);
+        expect((await b.ttl('zero'))!).toBeLessThanOrEqual(5000);
+      });
+
+      it('counts again from delta after the window ended', async () => {
+        if (fixture.inProcess) {
+          freezeDate();
+          try {
+            expect(await b.hit('e', 1000)).toEqual({ count: 1, ttlMs: 1000 });
+            jest.setSystemTime(FROZEN_AT + 400);
+            expect(await b.hit('e', 1000)).toEqual({ count: 2, ttlMs: 600 });
+            jest.setSystemTime(FROZEN_AT + 999);
+            expect(await b.hit('e', 1000, 3)).toEqual({ count: 5, ttlMs: 1 });
+            jest.setSystemTime(FROZEN_AT + 1000);
+            expect(await b.hit('e', 1000, 3)).toEqual({ count: 3, ttlMs: 1000 });
+          } finally {
+            thawDate();
+          }
+          return;
+        }
+        // On a server: a 20 ms window has surely ended 100 ms later, whatever the clocks say.
+        expect((await b.hit('e', 20)).count).toBe(1);
+        await sleep(100);
+        const again = await b.hit('e', 60_000);
+        expect(again.count).toBe(1);
+        expect(again.ttlMs).toBeGreaterThan(20);
+      });
+
+      it('is atomic: 500 concurrent hits count 1..500 once each, all in one window', async () => {
+        const hits = await Promise.all(Array.from({ length: 500 }, () => b.hit('race', 60_000)));
+        expect(hits.map((h) => h.count).sort((x, y) => x - y)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+        for (const h of hits) {
+          expect(h.ttlMs).toBeGreaterThan(0);
+          expect(h.ttlMs).toBeLessThanOrEqual(60_000);
+        }
+      });
+
+      it('counts under a namespace prefix', async () => {
+        const ns = b.namespace('hits:');
+        expect((await ns.hit('x', 60_000)).count).toBe(1);
+        expect(await b.get('hits:x')).toBe(1);
+        expect(await b.exists('x')).toBe(false);
+      });
+
+      it.each([
+        ['a string', 'abc'],
+        ['a float', 1.5],
+        ['an object', { n: 1 }],
+      ])('refuses to count %s with BackendValueError and leaves it unchanged', async (_l, value) => {
+        await b.set('bad', value);
+        await expect(b.hit('bad', 1000)).rejects.toMatchObject({ code: 'value' });
+        expect(await b.get('bad')).toStrictEqual(value);
+      });
+
+      it('answers exact counts past 2^52', async () => {
+        await b.set('large', 2 ** 53 - 10);
+        expect((await b.hit('large', 1000, 3)).count).toBe(2 ** 53 - 7);
+        expect((await b.hit('large', 1000, -(2 ** 53 - 7))).count).toBe(0);
+        expect((await b.hit('large', 1000, -(2 ** 52 + 5))).count).toBe(-(2 ** 52 + 5));
+      });
+
+      it('refuses to overflow the safe integer range and leaves the counter unchanged', async () => {
+        await b.set('big', Number.MAX_SAFE_INTEGER);
+        await expect(b.hit('big', 1000)).rejects.toBeInstanceOf(BackendValueError);
+        expect(await b.get('big')).toBe(Number.MAX_SAFE_INTEGER);
+      });
+
+      it.each(BAD_KEYS)('refuses %s as key with code "validation"', async (_l, key) => {
+        await expect(b.hit(key as string, 1000)).rejects.toBeInstanceOf(BackendValidationError);
+        await expect(b.hit(key as string, 1000)).rejects.toMatchObject({ code: 'validation' });
+      });
+
+      it.each(BAD_TTLS)('refuses %s TTL and writes nothing', async (_l, ttl) => {
+        await expect(b.hit('t', ttl as number)).rejects.toBeInstanceOf(BackendValidationError);
+        expect(await b.exists('t')).toBe(false);
+      });
+
+      it.each(BAD_DELTAS)('refuses %s delta and writes nothing', async (_l, delta) => {
+        await expect(b.hit('t', 1000, delta as number)).rejects.toBeInstanceOf(BackendValidationError);
+        expect(await b.exists('t')).toBe(false);
+      });
+    });
+
+    describe('expire', () => {
+      it('gives an existing key a new TTL and resolves true', async () => {
+        await b.set('x', 'v');
+        expect(await b.expire('x', 60_000)).toBe(true);
+        const left = (await b.ttl('x'))!;
+        expect(left).toBeGreaterThan(0);
+        expect(left).toBeLessThanOrEqual(60_000);
+        // Longer than before: the TTL is replaced, not only set on keys without one.
+        expect(await b.expire('x', 5_000_000)).toBe(true);
+        expect((await b.ttl('x'))!).toBeGreaterThan(60_000);
+        expect(await b.get('x')).toBe('v');
+        // A counter's window moves too.
+        await b.hit('c', 60_000);
+        expect(await b.expire('c', 5_000_000)).toBe(true);
+        expect((await b.hit('c', 60_000)).ttlMs).toBeGreaterThan(60_000);
+      });
+
+      it('resolves false for a missing key and does not create it', async () => {
+        expect(await b.expire('missing', 60_000)).toBe(false);
+        expect(await b.exists('missing')).toBe(false);
+        expect(await b.get('missing')).toBeUndefined();
+      });
+
+      it('resolves false for an expired key and does not bring it back', async () => {
+        if (fixture.inProcess) {
+          freezeDate();
+          try {
+            await b.set('gone', 'v', 1000);
+            jest.setSystemTime(FROZEN_AT + 1000);
+            expect(await b.expire('gone', 60_000)).toBe(false);
+            jest.setSystemTime(FROZEN_AT);
+            expect(await b.exists('gone')).toBe(false);
+          } finally {
+            thawDate();
+          }
+          return;
+        }
+        await b.set('gone', 'v', 20);
+        await sleep(100);
+        expect(await b.expire('gone', 60_000)).toBe(false);
+        expect(await b.exists('gone')).toBe(false);
+      });
+
+      it('expires the key at the new TTL', async () => {
+        if (fixture.inProcess) {
+          freezeDate();
+          try {
+            await b.set('k', 'v', 60_000);
+            expect(await b.expire('k', 500)).toBe(true);
+            jest.setSystemTime(FROZEN_AT + 499);
+            expect(await b.get('k')).toBe('v');
+            jest.setSystemTime(FROZEN_AT + 500);
+            expect(await b.get('k')).toBeUndefined();
+          } finally {
+            thawDate();
+          }
+          return;
+        }
+        await b.set('k', 'v', 60_000);
+        expect(await b.expire('k', 20)).toBe(true);
+        await sleep(100);
+        expect(await b.get('k')).toBeUndefined();
+      });
+
+      it('acts on the namespace key only', async () => {
+        const ns = b.namespace('exp:');
+        await b.set('k', 1);
+        await ns.set('k', 2);
+        expect(await ns.expire('k', 60_000)).toBe(true);
+        expect(await b.ttl('k')).toBeNull();
+        expect(await b.ttl('exp:k')).toBeGreaterThan(0);
+      });
+
+      it.each(BAD_KEYS)('refuses %s as key with code "validation"', async (_l, key) => {
+        await expect(b.expire(key as string, 1000)).rejects.toMatchObject({ code: 'validation' });
+      });
+
+      it.each(BAD_TTLS)('refuses %s TTL and changes nothing', async (_l, ttl) => {
+        await b.set('t', 1);
+        await expect(b.expire('t', ttl as number)).rejects.toBeInstanceOf(BackendValidationError);
+        expect(await b.ttl('t')).toBeNull();
+      });
+    });
+
+    describe('keys()', () => {
+      it('lists the keys without the prefix, sub-namespaces with their own prefix', async () => {
+        await b.set('a', 1);
+        await b.set('b', 2, 60_000);
+        await b.hit('counter', 60_000);
+        await b.namespace('ns:').set('c', 3);
+        expect(distinct(await collect(b.keys()))).toEqual(['a', 'b', 'counter', 'ns:c']);
+        expect(distinct(await collect(b.namespace('ns:').keys()))).toEqual(['c']);
+      });
+
+      it('lists nothing of sibling namespaces or of the parent', async () => {
+        const one = b.namespace('one:');
+        const two = b.namespace('two:');
+        await one.set('x', 1);
+        await one.set('y', 1);
+        await two.set('x', 2);
+        await b.set('root', 3);
+        await b.set('one', 4); // the namespace's name without its separator
+        expect(distinct(await collect(one.keys()))).toEqual(['x', 'y']);
+        expect(distinct(await collect(two.keys()))).toEqual(['x']);
+        expect(await collect(b.namespace('empty:').keys())).toEqual([]);
+      });
+
+      it('filters with a glob pattern applied after the prefix', async () => {
+        for (const key of ['user:1', 'user:2', 'user:10', 'team:1', 'ax', 'bx', 'cx', 'star*', 'q?'])
+          await b.set(key, 1);
+        await b.namespace('user:').set('nested', 1);
+        expect(distinct(await collect(b.keys('user:*')))).toEqual(['user:1', 'user:10', 'user:2', 'user:nested']);
+        expect(distinct(await collect(b.keys('user:?')))).toEqual(['user:1', 'user:2']);
+        expect(distinct(await collect(b.keys('[ab]x')))).toEqual(['ax', 'bx']);
+        expect(distinct(await collect(b.keys('[^ab]x')))).toEqual(['cx']);
+        expect(distinct(await collect(b.keys('[a-b]x')))).toEqual(['ax', 'bx']);
+        expect(distinct(await collect(b.keys('star\\*')))).toEqual(['star*']);
+        expect(distinct(await collect(b.keys('q\\?')))).toEqual(['q?']);
+        expect(distinct(await collect(b.keys('1')))).toEqual([]);
+        expect(distinct(await collect(b.namespace('user:').keys('n*')))).toEqual(['nested']);
+      });
+
+      it('escapes glob characters of the namespace prefix', async () => {
+        const glob = b.namespace('g*[1]?:');
+        const lookalike = b.namespace('gX1Y:');
+        await glob.set('a', 1);
+        await glob.set('b', 1);
+        await lookalike.set('a', 2);
+        await b.namespace('g\\:').set('z', 1);
+        expect(distinct(await collect(glob.keys()))).toEqual(['a', 'b']);
+        expect(distinct(await collect(glob.keys('a*')))).toEqual(['a']);
+        expect(distinct(await collect(lookalike.keys()))).toEqual(['a']);
+        expect(distinct(await collect(b.namespace('g\\:').keys()))).toEqual(['z']);
+      });
+
+      it('never lists an expired key', async () => {
+        if (fixture.inProcess) {
+          freezeDate();
+          try {
+            await b.set('gone', 1, 1000);
+            await b.hit('window', 1000);
+            await b.set('stay', 1);
+            jest.setSystemTime(FROZEN_AT + 1000);
+            expect(await collect(b.keys())).toEqual(['stay']);
+          } finally {
+            thawDate();
+          }
+          return;
+        }
+        await b.set('gone', 1, 20);
+        await b.hit('window', 20);
+        await b.set('stay', 1);
+        await sleep(100);
+        expect(distinct(await collect(b.keys()))).toEqual(['stay']);
+      });
+
+      it('lists 2,500 keys across several SCAN pages, each at least once', async () => {
+        const expected = Array.from({ length: 2500 }, (_, i) => `bulk:${i}`);
+        for (let i = 0; i < expected.length; i += 250) {
+          await b.setMany(expected.slice(i, i + 250).map((key) => ({ key, value: 1 })));
+        }
+        await b.namespace('other').set('x', 1);
+        const listed = await collect(b.keys('bulk:*'));
+        expect(distinct(listed)).toEqual([...expected].sort());
+        if (fixture.inProcess) expect(listed).toHaveLength(expected.length);
+      });
+
+      it('stops when the caller breaks out, and the backend goes on working', async () => {
+        for (let i = 0; i < 1200; i++) await b.set(`s${i}`, i);
+        const seen: string[] = [];
+        for await (const key of b.keys()) {
+          seen.push(key);
+          if (seen.length === 3) break;
+        }
+        expect(seen).toHaveLength(3);
+        expect(await b.get(seen[0])).toBe(Number(seen[0].slice(1)));
+      });
+
+      it.each([
+        ['a number', 5],
+        ['an object', {}],
+        ['a lone surrogate', 'a\uD800*'],
+      ])('refuses %s as pattern with code "validation" on the first step', async (_l, pattern) => {
+        const err = await firstStepError(b.keys(pattern as string));
+        expect(err).toBeInstanceOf(BackendValidationError);
+        expect(err).toMatchObject({ code: 'validation' });
       });
     });
 

@@ -136,7 +136,14 @@ describe('hostile keys and values', () => {
       await each((k) => backend.delete(k));
       expect(await each((k) => backend.increment(k, 60_000))).toEqual(keys.map(() => 1));
       expect(await each((k) => backend.incrementBy(k, 41))).toEqual(keys.map(() => 42));
+      expect((await each((k) => backend.hit(k, 60_000))).map((h) => h.count)).toEqual(keys.map(() => 43));
+      expect(await each((k) => backend.expire(k, 120_000))).toEqual(keys.map(() => true));
+      for (const ttl of await each((k) => backend.ttl(k))) expect(ttl).toBeGreaterThan(60_000);
       expect(await each((k) => backend.delete(k))).toEqual(keys.map(() => true));
+      expect(await each((k) => backend.expire(k, 60_000))).toEqual(keys.map(() => false));
+      const fresh = await each((k) => backend.hit(k, 60_000, 2));
+      expect(fresh.map((h) => h.count)).toEqual(keys.map(() => 2));
+      await each((k) => backend.delete(k));
     }
   });
 
@@ -190,4 +197,78 @@ describe('hostile keys and values', () => {
       );
     },
   );
+
+  it.each(['memory', 'Redis', 'Cluster'])(
+    '%s: keys() of a namespace whose prefix holds glob characters lists exactly its own keys',
+    async (name) => {
+      const { backend } = targets.find((t) => t.name === name)!;
+      await fc.assert(
+        fc.asyncProperty(
+          key.filter((p) => Buffer.byteLength(p) < 200),
+          fc.uniqueArray(key, { minLength: 1, maxLength: 6 }),
+          fc.uniqueArray(key, { minLength: 1, maxLength: 6 }),
+          async (prefix, own, others) => {
+            const root = backend.namespace(`run:${Math.random().toString(36).slice(2)}:`);
+            const foreign = [
+              ...others.filter((k) => !k.startsWith(prefix)),
+              [...prefix].slice(0, -1).join('') || 'short',
+              ...others.map((k) => `${prefix.replace(/[*?[\]\\]/g, 'x')}${k}`).filter((k) => !k.startsWith(prefix)),
+            ].filter((k) => Buffer.byteLength(k) <= MAX_KEY_BYTES);
+            const ns = root.namespace(prefix);
+            const mine = own.filter((k) => Buffer.byteLength(prefix + k) <= MAX_KEY_BYTES);
+            await Promise.all(foreign.map((k) => root.set(k, 'other')));
+            await Promise.all(mine.map((k) => ns.set(k, 'mine')));
+            const listed: string[] = [];
+            for await (const k of ns.keys()) listed.push(k);
+            expect([...new Set(listed)].sort()).toEqual([...mine].sort());
+            await root.clear();
+          },
+        ),
+        {
+          seed: SEED,
+          numRuns: 40,
+          examples: [
+            ['*', ['a'], ['ab', 'b']],
+            ['[ab]', ['x'], ['ax', 'bx']],
+            ['\\', ['x'], ['y']],
+          ],
+        },
+      );
+    },
+  );
+
+  it('keys(pattern) on memory lists what SCAN MATCH lists on Redis, for arbitrary ASCII globs', async () => {
+    const memory = targets.find((t) => t.name === 'memory')!.backend;
+    const redis = targets.find((t) => t.name === 'Redis')!.backend;
+    const text = (units: string[], maxLength: number) =>
+      fc.array(fc.constantFrom(...units), { minLength: 1, maxLength }).map((parts) => parts.join(''));
+    const globKey = text(['a', 'b', 'c', '-', '*', '?', '[', ']', '^', '\\'], 5);
+    const glob = text(['a', 'b', '-', '*', '?', '[', ']', '[a-c]', '[^a]', '^', '\\', '\\*'], 6);
+    const list = async (backend: Backend, pattern: string) => {
+      const out: string[] = [];
+      for await (const k of backend.keys(pattern)) out.push(k);
+      return [...new Set(out)].sort();
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(globKey, { minLength: 1, maxLength: 10 }), glob, async (keys, pattern) => {
+        const run = `glob:${Math.random().toString(36).slice(2)}:`;
+        const [m, r] = [memory.namespace(run), redis.namespace(run)];
+        await Promise.all(keys.flatMap((k) => [m.set(k, 1), r.set(k, 1)]));
+        expect(await list(m, pattern)).toEqual(await list(r, pattern));
+        await Promise.all([m.clear(), r.clear()]);
+      }),
+      {
+        seed: SEED,
+        numRuns: 300,
+        examples: [
+          [['a', 'b', '-', ']'], '[a-]'],
+          [['a', '^', 'b'], '[^]'],
+          [['a', 'b'], '[]'],
+          [['a', '[', '[a'], '[a'],
+          [['a', '\\', '\\a'], '\\'],
+          [['ab', 'a-b'], 'a[b-a]'],
+        ],
+      },
+    );
+  });
 });

@@ -10,7 +10,7 @@ const COMMAND_TIMEOUT_MS = 10_000;
 
 describeBackendConformance('MemoryBackend', async () => {
   const backend = new MemoryBackend();
-  return { backend, dispose: () => backend.close() };
+  return { backend, dispose: () => backend.close(), inProcess: true };
 });
 
 describeBackendConformance('RedisBackend (standalone)', async () => {

@@ -54,6 +54,33 @@ function withRealDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, late]).finally(() => realClearTimeout(timer));
 }
 
+/**
+ * The commands clients (not scripts) send to `nodes` that name `needle`, seen by MONITOR while `run`
+ * runs. `run` ends with `marker()` (a GET of a key naming `needle` sent after its calls on the same
+ * connection): the recording stops once MONITOR has shown that GET, so nothing earlier is missed.
+ */
+async function commandsDuring(nodes: Redis[], needle: string, run: (marker: string) => Promise<void>) {
+  const seen: string[][] = [];
+  const marker = `${needle}:marker:${Math.random().toString(36).slice(2)}`;
+  let markerSeen: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (markerSeen = resolve));
+  const monitors = await Promise.all(nodes.map((node) => node.monitor()));
+  try {
+    for (const monitor of monitors) {
+      monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        if (source === 'lua') return;
+        if (args.some((a) => a.endsWith(marker))) markerSeen();
+        else if (args.some((a) => a.includes(needle))) seen.push(args);
+      });
+    }
+    await run(marker);
+    await withRealDeadline(done, 5000);
+  } finally {
+    for (const monitor of monitors) monitor.disconnect();
+  }
+  return seen.map((args) => args[0].toLowerCase());
+}
+
 describe('RedisBackend', () => {
   let raw: Redis;
 
@@ -113,9 +140,16 @@ describe('RedisBackend', () => {
     const client = new Redis(redisUrl(), { enableAutoPipelining: true, autoPipeliningIgnoredCommands: shared });
     const backend = await RedisBackend.connect(client, { keyPrefix: uniquePrefix('stream') });
     expect(shared).toEqual(['info']);
-    expect(client.options.autoPipeliningIgnoredCommands).toEqual(['info', 'nestjsBackendsIncrByNow']);
+    expect(client.options.autoPipeliningIgnoredCommands).toEqual([
+      'info',
+      'nestjsBackendsIncrByNow',
+      'nestjsBackendsHitNow',
+    ]);
     const writes = countSocketWrites(client);
-    const calls = Array.from({ length: 200 }, () => backend.increment('n', 60_000));
+    const calls = [
+      ...Array.from({ length: 100 }, () => backend.increment('n', 60_000)),
+      ...Array.from({ length: 100 }, () => backend.hit('n', 60_000).then((h) => h.count)),
+    ];
     expect(client.autoPipelineQueueSize).toBe(0);
     const counts = await Promise.all(calls);
     expect(writes()).toBe(1);
@@ -182,6 +216,66 @@ describe('RedisBackend', () => {
     expect(after.flat()).toEqual([]);
     expect(await cluster.get('foreign:{x}')).toBe('1');
     await cluster.del('foreign:{x}');
+    await cluster.quit();
+    await backend.close();
+  });
+
+  describe('hit() is one round trip', () => {
+    it('standalone: one EVALSHA for a new and for an existing counter', async () => {
+      const prefix = uniquePrefix('hit-rtt');
+      const backend = await RedisBackend.connect(redisUrl(), { keyPrefix: prefix });
+      await backend.hit('warm', 1000); // loads the script on the server
+      const fresh = await commandsDuring([raw], `${prefix}c`, async (marker) => {
+        expect((await backend.hit('c', 60_000)).count).toBe(1);
+        await backend.get(marker.slice(prefix.length));
+      });
+      expect(fresh).toEqual(['evalsha']);
+      const existing = await commandsDuring([raw], `${prefix}c`, async (marker) => {
+        expect((await backend.hit('c', 60_000, 4)).count).toBe(5);
+        await backend.get(marker.slice(prefix.length));
+      });
+      expect(existing).toEqual(['evalsha']);
+      await backend.clear();
+      await backend.close();
+    });
+
+    it('Cluster: one EVALSHA on the master of the key', async () => {
+      const prefix = uniquePrefix('hit-rtt-cluster');
+      const backend = await RedisBackend.connect({ cluster: clusterNodes() }, { keyPrefix: prefix });
+      const cluster = new Cluster(clusterNodes());
+      try {
+        await cluster.ping();
+        // All keys of this test share one hash tag, so they and the marker go to one master.
+        await backend.hit('{rtt}warm', 1000);
+        const seen = await commandsDuring(cluster.nodes('master'), `${prefix}{rtt}`, async (marker) => {
+          expect((await backend.hit('{rtt}c', 60_000)).count).toBe(1);
+          expect((await backend.hit('{rtt}c', 60_000)).count).toBe(2);
+          await backend.get(marker.slice(prefix.length));
+        });
+        expect(seen).toEqual(['evalsha', 'evalsha']);
+      } finally {
+        await backend.clear();
+        await cluster.quit();
+        await backend.close();
+      }
+    });
+  });
+
+  it('keys() on a Cluster lists the keys of every master', async () => {
+    const prefix = uniquePrefix('ckeys');
+    const backend = await RedisBackend.connect({ cluster: clusterNodes() }, { keyPrefix: prefix });
+    const cluster = new Cluster(clusterNodes());
+    const expected = Array.from({ length: 300 }, (_, i) => `k${i}`);
+    await backend.setMany(expected.map((key) => ({ key, value: 1 })));
+    await cluster.set('foreign:{x}', '1');
+    const perMaster = await Promise.all(cluster.nodes('master').map((n) => n.keys(`${prefix}*`)));
+    expect(perMaster.length).toBeGreaterThanOrEqual(3);
+    for (const keys of perMaster) expect(keys.length).toBeGreaterThan(0);
+    const listed: string[] = [];
+    for await (const key of backend.keys()) listed.push(key);
+    expect([...new Set(listed)].sort()).toEqual([...expected].sort());
+    await cluster.del('foreign:{x}');
+    await backend.clear();
     await cluster.quit();
     await backend.close();
   });

@@ -93,6 +93,15 @@ function wrap(inner: Backend, sw: SwitchableBackend): Backend {
       if (typeof value !== 'function') return value;
       if (prop === 'namespace') return (prefix: string) => wrap(target.namespace(prefix), sw);
       if (prop === 'close') return value.bind(target);
+      if (prop === 'keys') {
+        return async function* (pattern?: string) {
+          if (sw.down) throw new BackendUnavailableError('backend switched off');
+          for await (const key of target.keys(pattern)) {
+            if (sw.down) throw new BackendUnavailableError('backend switched off');
+            yield key;
+          }
+        };
+      }
       return (...args: unknown[]) =>
         sw.down ? Promise.reject(new BackendUnavailableError('backend switched off')) : value.apply(target, args);
     },

@@ -4,9 +4,9 @@ import { BackendTimeoutError } from '../../errors/backend-timeout.error.js';
 import { BackendUnavailableError } from '../../errors/backend-unavailable.error.js';
 import { BackendValidationError } from '../../errors/backend-validation.error.js';
 import { loadPackage } from '../../utils/load-package.util.js';
-import type { Backend } from '../backend.interface.js';
+import type { Backend, BackendHit } from '../backend.interface.js';
 import { BaseBackend } from '../base.backend.js';
-import { assertDelta, assertKey, assertTtl } from '../storage.validation.js';
+import { assertDelta, assertKey, assertPattern, assertRequiredTtl, assertTtl } from '../storage.validation.js';
 import { decodeValue, encodeValue } from '../value.codec.js';
 import { type Coalescing, holdWritesForTurn } from './redis.coalesce.js';
 import { describeConnectionError, stalledHandshake, watchHandshakes } from './redis.connection-error.js';
@@ -14,7 +14,16 @@ import { deadLinkMs } from './redis.dead-link.js';
 import { guardClusterDeadlines } from './redis.deadline.js';
 import { refusedSelect, toBackendError } from './redis.errors.js';
 import { mayBeMisrouted, UnpipelinedCommands } from './redis.hash-tag.js';
-import { INCREMENT_COMMAND, INCREMENT_SCRIPT, STREAMED_INCREMENT_COMMAND, toCount } from './redis.scripts.js';
+import {
+  HIT_COMMAND,
+  HIT_SCRIPT,
+  INCREMENT_COMMAND,
+  INCREMENT_SCRIPT,
+  STREAMED_HIT_COMMAND,
+  STREAMED_INCREMENT_COMMAND,
+  toCount,
+  toHit,
+} from './redis.scripts.js';
 import { refreshSlotsEvery } from './redis.slots-refresh.js';
 import type { LimitStepReply, LimitStepRequest } from '../limit-step.interface.js';
 import { applyLimitStepWith } from '../limit-step.js';
@@ -29,10 +38,14 @@ type IoRedisModule = typeof import('ioredis');
 type IncrementClient = IoRedisClient & {
   [INCREMENT_COMMAND](key: string, delta: number, ttlMs: number): Promise<number | string>;
   [STREAMED_INCREMENT_COMMAND](key: string, delta: number, ttlMs: number): Promise<number | string>;
+  [HIT_COMMAND](key: string, delta: number, ttlMs: number): Promise<[number | string, number]>;
+  [STREAMED_HIT_COMMAND](key: string, delta: number, ttlMs: number): Promise<[number | string, number]>;
   [LIMIT_STEP_COMMAND](numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
 };
 
 const SCAN_COUNT = 1000;
+/** COUNT of the SCAN pages `keys()` reads: each page is yielded before the next is asked for. */
+const KEYS_SCAN_COUNT = 500;
 
 /** State shared by a backend and its namespaces: the client, its readiness and who owns it. */
 interface Connection extends Coalescing {
@@ -74,6 +87,8 @@ function failures(conn: Connection) {
     delete: make('delete'),
     exists: make('exists'),
     increment: make('increment'),
+    hit: make('hit'),
+    expire: make('expire'),
     ttl: make('ttl'),
     setIfAbsent: make('setIfAbsent'),
     throttle: make('throttle'),
@@ -101,9 +116,8 @@ function streamIncrements(client: IoRedisClient): void {
   const options = client.options as { autoPipeliningIgnoredCommands?: string[] } | undefined;
   if (options === undefined) return;
   const ignored = options.autoPipeliningIgnoredCommands ?? [];
-  if (!ignored.includes(STREAMED_INCREMENT_COMMAND)) {
-    options.autoPipeliningIgnoredCommands = [...ignored, STREAMED_INCREMENT_COMMAND];
-  }
+  const missing = [STREAMED_INCREMENT_COMMAND, STREAMED_HIT_COMMAND].filter((name) => !ignored.includes(name));
+  if (missing.length > 0) options.autoPipeliningIgnoredCommands = [...ignored, ...missing];
 }
 
 function isClient(target: RedisTarget): target is RedisClient {
@@ -172,6 +186,9 @@ export class RedisBackend extends BaseBackend {
     for (const name of [INCREMENT_COMMAND, STREAMED_INCREMENT_COMMAND] as const) {
       if (typeof conn.client[name] !== 'function')
         client.defineCommand(name, { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
+    }
+    for (const name of [HIT_COMMAND, STREAMED_HIT_COMMAND] as const) {
+      if (typeof conn.client[name] !== 'function') client.defineCommand(name, { numberOfKeys: 1, lua: HIT_SCRIPT });
     }
     if (typeof conn.client[LIMIT_STEP_COMMAND] !== 'function') {
       client.defineCommand(LIMIT_STEP_COMMAND, { lua: LIMIT_STEP_SCRIPT });
@@ -379,6 +396,68 @@ export class RedisBackend extends BaseBackend {
     const rare = this.#unpipelined(full);
     const sent = rare ? rare.incrementBy(full, delta, ttl) : client[INCREMENT_COMMAND](full, delta, ttl);
     return this.#bounded(sent).then(toCount, this.#fail.increment);
+  }
+
+  /** One EVALSHA of {@link HIT_SCRIPT} (EVAL once more only when the server lost the script). */
+  hit(key: string, ttlMs: number, delta = 1): Promise<BackendHit> {
+    try {
+      assertKey(key);
+      assertDelta(delta);
+      assertRequiredTtl(ttlMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const client = this.#client();
+    if (client === undefined) return this.#afterReconnect(() => this.hit(key, ttlMs, delta));
+    const full = this.#prefix + key;
+    if (!this.#conn.cluster) {
+      return client[STREAMED_HIT_COMMAND](full, delta, ttlMs).then(toHit, this.#fail.hit);
+    }
+    const rare = this.#unpipelined(full);
+    const sent = rare ? rare.hit(full, delta, ttlMs) : client[HIT_COMMAND](full, delta, ttlMs);
+    return this.#bounded(sent).then(toHit, this.#fail.hit);
+  }
+
+  /** PEXPIRE: `true` when the key existed. */
+  expire(key: string, ttlMs: number): Promise<boolean> {
+    try {
+      assertKey(key);
+      assertRequiredTtl(ttlMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const client = this.#client();
+    if (client === undefined) return this.#afterReconnect(() => this.expire(key, ttlMs));
+    const full = this.#prefix + key;
+    const sent = (this.#unpipelined(full) ?? client).pexpire(full, ttlMs);
+    return this.#bounded(sent).then(positive, this.#fail.expire);
+  }
+
+  /**
+   * This backend's live keys without its prefix (see {@link Backend.keys}): `SCAN MATCH
+   * <escaped prefix><pattern> COUNT 500` on the server, or on every master of a Cluster one after
+   * the other, one page at a time. Keys are not deduplicated: SCAN may return a key twice (rarely,
+   * while the server resizes its table), and a key written or deleted during the scan may or may not
+   * appear. Expired keys are filtered by the server. A bad pattern rejects the first step.
+   */
+  async *keys(pattern?: string): AsyncGenerator<string> {
+    assertPattern(pattern);
+    const client = await this.#ready();
+    const prefix = this.#prefix;
+    const match = globEscape(prefix) + (pattern ?? '*');
+    const nodes: Redis[] = this.#isCluster ? (client as Cluster).nodes('master') : [client as Redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        let page: string[];
+        try {
+          [cursor, page] = await this.#bounded(node.scan(cursor, 'MATCH', match, 'COUNT', KEYS_SCAN_COUNT));
+        } catch (err) {
+          throw toBackendError(err, 'keys', this.#conn.secrets);
+        }
+        for (const full of page) yield full.slice(prefix.length);
+      } while (cursor !== '0');
+    }
   }
 
   /**

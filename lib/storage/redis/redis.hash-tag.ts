@@ -1,5 +1,5 @@
 import type { Cluster } from 'ioredis';
-import { INCREMENT_SCRIPT } from './redis.scripts.js';
+import { HIT_SCRIPT, INCREMENT_SCRIPT } from './redis.scripts.js';
 
 type IoRedisModule = typeof import('ioredis');
 
@@ -46,6 +46,14 @@ export class UnpipelinedCommands {
 
   incrementBy(key: string, delta: number, ttlMs: number): Promise<number | string> {
     return this.#send('eval', [INCREMENT_SCRIPT, 1, key, delta, ttlMs]) as Promise<number | string>;
+  }
+
+  hit(key: string, delta: number, ttlMs: number): Promise<[number | string, number]> {
+    return this.#send('eval', [HIT_SCRIPT, 1, key, delta, ttlMs]) as Promise<[number | string, number]>;
+  }
+
+  pexpire(key: string, ttlMs: number): Promise<number> {
+    return this.#send('pexpire', [key, ttlMs]) as Promise<number>;
   }
 
   #send(name: string, args: (string | number)[]): Promise<unknown> {
