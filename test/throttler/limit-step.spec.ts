@@ -1,12 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Redis } from 'ioredis';
-import {
-  type Backend,
-  RedisBackend,
-  Throttle,
-  Throttler,
-  ThrottlerConfigError,
-} from '../../lib/index.js';
+import { type Backend, RedisBackend, Throttle, Throttler, ThrottlerConfigError } from '../../lib/index.js';
 import { TrackedLimit } from '../../lib/throttler/throttler.service.js';
 import { resolveThrottleSettings } from '../../lib/throttler/index.js';
 import { freezeDate, thawDate } from '../utils/clock.js';
