@@ -43,15 +43,17 @@ const CLIENT = '127.0.0.1';
  * The first millisecond, at or after `after`, of a window of the limit `name` of route `scope`
  * (windows of `ttlMs`), and the counter key of that window. It mirrors the throttler: windows follow
  * the clock shifted by the first 32 bits of the SHA-256 of scope, limit name and client, and
- * counters live under `throttle:<hash>:<window index>`.
+ * counters live under `throttle:{<tag>}<hash>:<window index>`, where the hash tag (8 characters of the
+ * SHA-256 of the client) puts every limit of one client in one Cluster slot.
  */
 function windowOf(scope: string, name: string, ttlMs: number, after: number): { start: number; counterKey: string } {
   const digest = createHash('sha256').update(`${scope}\u0000${name}\u0000${CLIENT}`).digest();
+  const tag = createHash('sha256').update(CLIENT).digest('base64url').slice(0, 8);
   const offset = digest.readUInt32BE(0) % ttlMs;
   const index = Math.ceil((after + offset) / ttlMs);
   return {
     start: index * ttlMs - offset,
-    counterKey: `throttle:${digest.toString('base64url')}:${index.toString(36)}`,
+    counterKey: `throttle:{${tag}}${digest.toString('base64url')}:${index.toString(36)}`,
   };
 }
 
